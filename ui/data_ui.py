@@ -1,0 +1,124 @@
+"""The data set every page works on, and how pages show user text safely.
+
+The data page decides what is in use (a folder or an upload) and records it in
+``st.session_state``; every other page calls ``current_dataset()`` or
+``require_dataset()``. Without a choice the default data folder is used, so the
+training or classify page works even if nobody opened the data page.
+
+Parsed data is cached per server process with ``st.cache_resource``: the arrays
+are read-only, so sessions share one copy instead of unpickling their own.
+Deliberately not here: validation or any array maths (``core.data``).
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import streamlit as st
+
+from core import data, paths
+from core.data import DataError, Dataset
+
+# st.session_state key holding the data page's choice:
+#   {"kind": "folder", "folder": str, "train_scheme": str|None, "valid_scheme": ...}
+#   {"kind": "upload", "dataset": Dataset}
+SELECTION_KEY = "data_selection"
+
+_MARKDOWN_SPECIALS = set(string.punctuation)
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every ASCII punctuation mark backslash-escaped, so
+    st.error / st.write show it literally: no links, images, HTML, colours,
+    LaTeX or emphasis from a file name or a CSV cell."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
+
+
+def show_error(message: object) -> None:
+    """One red sentence holding user text, rendered as text."""
+    st.error(escape_markdown(str(message)))
+
+
+def _file_key(folder: Path) -> tuple:
+    """What identifies a folder's CSVs cheaply: names, sizes, change times."""
+    try:
+        found = data.find_csvs(folder)
+    except DataError:
+        return ()
+    key = []
+    for path in found:
+        info = path.stat()
+        key.append((path.name, info.st_size, info.st_mtime_ns))
+    return tuple(key)
+
+
+@st.cache_resource(show_spinner="Reading and checking the CSVs...", max_entries=4)
+def _load_folder(
+    folder: str, train_scheme: str | None, valid_scheme: str | None, files: tuple
+) -> Dataset:
+    # ``files`` is only part of the cache key: changed files load again.
+    return data.load_dataset(folder, train_scheme, valid_scheme)
+
+
+def load_folder(
+    folder: Path | str,
+    train_scheme: str | None = None,
+    valid_scheme: str | None = None,
+) -> Dataset:
+    """The data set of an allowed folder, parsed once per server process.
+
+    Raises ``DataError`` (one sentence) for a folder outside the roots, missing
+    files or a bad CSV.
+    """
+    resolved = data.check_data_folder(folder)
+    files = _file_key(resolved)
+    return _load_folder(str(resolved), train_scheme, valid_scheme, files)
+
+
+def forget_folder_cache() -> None:
+    """After files changed under a folder (e.g. a download), read them afresh."""
+    _load_folder.clear()
+
+
+def select_folder(
+    folder: Path | str, train_scheme: str | None = None, valid_scheme: str | None = None
+) -> None:
+    st.session_state[SELECTION_KEY] = {
+        "kind": "folder",
+        "folder": str(folder),
+        "train_scheme": train_scheme,
+        "valid_scheme": valid_scheme,
+    }
+
+
+def select_upload(dataset: Dataset) -> None:
+    st.session_state[SELECTION_KEY] = {"kind": "upload", "dataset": dataset}
+
+
+def current_dataset() -> Dataset | None:
+    """What the data page selected, else the default data folder; ``None``
+    when neither gives a valid data set."""
+    choice = st.session_state.get(SELECTION_KEY)
+    try:
+        if choice and choice["kind"] == "upload":
+            return choice["dataset"]
+        if choice and choice["kind"] == "folder":
+            return load_folder(
+                choice["folder"], choice["train_scheme"], choice["valid_scheme"]
+            )
+        return load_folder(paths.data_dir())
+    except DataError:
+        return None
+
+
+def require_dataset() -> Dataset:
+    """The current data set, or an st.info saying what to do and st.stop()."""
+    dataset = current_dataset()
+    if dataset is None:
+        st.info(
+            "No data set is loaded yet: open the **Data** page to download Sign "
+            "Language MNIST in one click, upload its two CSVs, or choose a folder."
+        )
+        st.stop()
+    return dataset
