@@ -195,6 +195,29 @@ def find_csvs_nested(folder: Path) -> tuple[Path, Path]:
     return train, valid
 
 
+def pair_uploads(names: Sequence[str]) -> tuple[int, int]:
+    """Which of two uploaded file names is the training and which the
+    validation CSV: ``(train index, valid index)``.
+
+    Browsers keep a file's own name, but people rename downloads, so any name
+    holding "train" pairs with one holding "test" or "valid".
+    """
+    if len(names) != 2:
+        raise DataError(
+            f"Upload exactly two CSVs (training and test or valid), not {len(names)}."
+        )
+    lowered = [name.lower() for name in names]
+    is_train = ["train" in name for name in lowered]
+    is_valid = ["test" in name or "valid" in name for name in lowered]
+    for train, valid in ((0, 1), (1, 0)):
+        if is_train[train] and is_valid[valid] and not is_train[valid]:
+            return train, valid
+    raise DataError(
+        "Tell the two uploads apart by name: one must contain 'train', the other "
+        "'test' or 'valid' (like sign_mnist_train.csv and sign_mnist_test.csv)."
+    )
+
+
 # --- allowed folders (a browser must not browse the server) -----------------
 
 
@@ -535,6 +558,27 @@ def sample_indices(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
         rows = np.flatnonzero(y == cls)
         chosen = rng.choice(rows, size=min(per_class, rows.size), replace=False)
         out[cls, : chosen.size] = np.sort(chosen)
+    return out
+
+
+def montage(x: np.ndarray, rows: np.ndarray, columns: int, scale: int = 2) -> np.ndarray:
+    """One picture of the images ``x[rows]`` in a grid ``columns`` wide.
+
+    ``x``: ``(n, 28, 28)`` uint8; ``rows``: indices, -1 for an empty (black)
+    cell. Returns ``(h, w)`` uint8, each pixel ``scale`` x ``scale`` (nearest)
+    so small images stay crisp in a browser, with a 1-pixel gap between cells.
+    """
+    rows = np.asarray(rows, dtype=np.int64).ravel()
+    lines = max(1, -(-rows.size // columns))
+    cell = IMAGE_SIDE * scale
+    out = np.zeros((lines * (cell + 1) - 1, columns * (cell + 1) - 1), np.uint8)
+    for position, row in enumerate(rows):
+        if row < 0:
+            continue
+        top = (position // columns) * (cell + 1)
+        left = (position % columns) * (cell + 1)
+        image = np.repeat(np.repeat(x[row], scale, axis=0), scale, axis=1)
+        out[top : top + cell, left : left + cell] = image
     return out
 
 

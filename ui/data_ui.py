@@ -15,6 +15,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from core import data, paths
@@ -122,3 +123,31 @@ def require_dataset() -> Dataset:
         )
         st.stop()
     return dataset
+
+
+# --- pictures for the data page, cached by the data's fingerprint ------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _sample_grids(fingerprint: str, _dataset: Dataset, per_class: int, seed: int):
+    chosen = data.sample_indices(_dataset.train_y, per_class, seed)
+    columns = max(1, per_class // 2)
+    return [data.montage(_dataset.train_x, rows, columns) for rows in chosen]
+
+
+def sample_grids(dataset: Dataset, per_class: int, seed: int = 0) -> list:
+    """24 pictures (one a letter, A..Y), each a grid of ``per_class`` training
+    images of that letter in two rows: ``(h, w)`` uint8."""
+    return _sample_grids(dataset.fingerprint, dataset, per_class, seed)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _mean_pictures(fingerprint: str, _dataset: Dataset):
+    means = data.mean_images(_dataset.train_x, _dataset.train_y)
+    pictures = np.clip(np.rint(means), 0, 255).astype(np.uint8)
+    return [np.repeat(np.repeat(p, 3, axis=0), 3, axis=1) for p in pictures]
+
+
+def mean_pictures(dataset: Dataset) -> list:
+    """24 mean training images, one a letter: ``(84, 84)`` uint8 (3x, nearest)."""
+    return _mean_pictures(dataset.fingerprint, dataset)
