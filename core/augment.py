@@ -61,6 +61,7 @@ import numpy as np
 import tensorflow as tf
 
 from core.config import AugmentSettings
+from core.data import montage
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,9 @@ def augment_dataset(ds: tf.data.Dataset, settings: AugmentSettings, seed: int):
     )
 
 
+# --- the augmentation page's pictures ---------------------------------------
+
+
 def augment_grid_source(images: np.ndarray, count: int) -> np.ndarray:
     """Repeat or tile ``(k, h, w)`` uint8 images to ``(count, h, w, 1)`` float32,
     the batch the augmentation page warps (one image repeated, or a batch)."""
@@ -248,3 +252,44 @@ def augment_grid_source(images: np.ndarray, count: int) -> np.ndarray:
     reps = -(-count // len(images))  # ceil
     tiled = np.concatenate([images] * reps)[:count]
     return tiled.astype(np.float32)[..., np.newaxis]
+
+
+def random_rows(n: int, count: int, seed: int) -> np.ndarray:
+    """``count`` distinct row indices in ``0..n-1`` (all of them, shuffled, when
+    ``n < count``), the same for the same seed: ``(min(n, count),)`` int64."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(n)[:count].astype(np.int64)
+
+
+def rows_of_class(y: np.ndarray, class_index: int) -> np.ndarray:
+    """The row indices of ``y`` ((n,) class indices) holding ``class_index``."""
+    return np.flatnonzero(np.asarray(y) == class_index).astype(np.int64)
+
+
+def preview(
+    images: np.ndarray,
+    settings: AugmentSettings,
+    seed: int,
+    rows: int = 4,
+    columns: int = 8,
+    scale: int = 3,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One picture of ``rows * columns`` augmented versions of ``images``.
+
+    ``images``: ``(k, 28, 28)`` uint8, repeated to fill the grid (one image
+    gives that many versions of it). Returns the grid, ``(h, w)`` uint8 with
+    each pixel ``scale`` x ``scale`` and a 1-pixel gap between cells, and the
+    parameters each cell was drawn with (``(rows * columns,)`` numpy arrays,
+    row by row), from the same seed and so the same draw as the warp.
+    """
+    count = rows * columns
+    batch = augment_grid_source(images, count)
+    height, width = batch.shape[1:3]
+    warped = augment_batch(batch, settings, seed).numpy()
+    cells = np.clip(np.rint(warped[..., 0]), 0, 255).astype(np.uint8)
+    params = transform_params(count, settings, seed, height=height, width=width)
+    drawn = {name: value.numpy() for name, value in params.items()}
+    if settings.is_identity:  # nothing was drawn: show it as identity
+        drawn = {name: np.zeros(count, np.float32) for name in PARAM_NAMES}
+        drawn["zoom_x"][:] = drawn["zoom_y"][:] = 1.0
+    return montage(cells, np.arange(count), columns, scale=scale), drawn
