@@ -19,6 +19,7 @@ import io
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -68,21 +69,24 @@ def _explain_failure(error: BaseException) -> str:
     """One sentence for what went wrong while talking to Kaggle."""
     import requests
 
+    # requests' errors are OSErrors too, so the specific ones come first
     if isinstance(error, requests.exceptions.ProxyError):
         what = "the proxy refused the connection to Kaggle"
     elif isinstance(error, requests.exceptions.SSLError):
         what = "the secure connection to Kaggle failed (a proxy may intercept it)"
-    elif isinstance(error, requests.exceptions.ConnectionError | OSError) and not (
-        isinstance(error, PermissionError)
-    ):
-        what = "Kaggle could not be reached (this machine seems to be offline)"
-    elif isinstance(error, requests.exceptions.Timeout):
-        what = "Kaggle did not answer in time"
     elif isinstance(error, requests.exceptions.HTTPError):
         code = getattr(getattr(error, "response", None), "status_code", None)
         what = f"Kaggle answered with an error{f' (HTTP {code})' if code else ''}"
-    elif isinstance(error, PermissionError):
-        what = "the download could not be written to disk (permission denied)"
+    elif isinstance(
+        error,
+        requests.exceptions.ConnectionError | ConnectionError | socket.gaierror,
+    ):
+        what = "Kaggle could not be reached (this machine seems to be offline)"
+    elif isinstance(error, requests.exceptions.Timeout | TimeoutError):
+        what = "Kaggle did not answer in time"
+    elif isinstance(error, OSError):
+        reason = error.strerror or type(error).__name__
+        what = f"the download could not be written to disk ({reason})"
     else:
         what = f"the download from Kaggle failed ({type(error).__name__})"
     return f"Downloading the data set failed because {what}."

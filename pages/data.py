@@ -134,7 +134,7 @@ else:
     try:
         data.find_csvs(folder)
     except DataError as error:
-        show_error(error)
+        st.info(escape_markdown(str(error)))
         offer_download(folder)
         st.stop()
     schemes = (
