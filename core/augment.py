@@ -292,4 +292,10 @@ def preview(
     if settings.is_identity:  # nothing was drawn: show it as identity
         drawn = {name: np.zeros(count, np.float32) for name in PARAM_NAMES}
         drawn["zoom_x"][:] = drawn["zoom_y"][:] = 1.0
-    return montage(cells, np.arange(count), columns, scale=scale), drawn
+    return grid_of(cells, columns, scale), drawn
+
+
+def grid_of(images: np.ndarray, columns: int = 8, scale: int = 3) -> np.ndarray:
+    """``(k, 28, 28)`` uint8 images as one ``(h, w)`` uint8 picture, ``columns``
+    wide, each pixel ``scale`` x ``scale``, 1-pixel gaps (``core.data.montage``)."""
+    return montage(np.asarray(images), np.arange(len(images)), columns, scale=scale)

@@ -38,24 +38,77 @@ dataset = data_ui.require_dataset()
 
 # --- controls ----------------------------------------------------------------
 
+
+def widget_values(settings: AugmentSettings) -> dict:
+    """The settings as the values of this page's widgets, by widget key."""
+    return {
+        "augment_rotation": min(int(settings.rotation), MAX_ROTATION),
+        "augment_zoom": float(settings.zoom),
+        "augment_width_shift": float(settings.width_shift),
+        "augment_height_shift": float(settings.height_shift),
+        "augment_horizontal_flip": settings.horizontal_flip,
+        "augment_vertical_flip": settings.vertical_flip,
+        "augment_fill_mode": settings.fill_mode,
+        "augment_fill_value": int(settings.fill_value),
+    }
+
+
+def reset_to_course_defaults() -> None:
+    st.session_state.update(widget_values(AugmentSettings()))
+
+
 # Widgets forget their values when another page is shown; the settings kept
 # under SETTINGS_KEY survive, so they seed the widgets on the way back.
 stored = st.session_state.get(SETTINGS_KEY, AugmentSettings())
-for name, value in [
-    ("rotation", min(int(stored.rotation), MAX_ROTATION)),
-    ("zoom", float(stored.zoom)),
-    ("width_shift", float(stored.width_shift)),
-    ("height_shift", float(stored.height_shift)),
-    ("horizontal_flip", stored.horizontal_flip),
-    ("vertical_flip", stored.vertical_flip),
-    ("fill_mode", stored.fill_mode),
-    ("fill_value", int(stored.fill_value)),
-]:
-    st.session_state.setdefault(f"augment_{name}", value)
+for key, value in widget_values(stored).items():
+    st.session_state.setdefault(key, value)
 
 controls, picture = st.columns([1, 2], gap="large")
 
 with controls:
+    st.subheader("Images")
+    source = st.radio(
+        "Show",
+        ("One image", "A random batch"),
+        key="augment_source",
+        horizontal=True,
+    )
+    seed = st.number_input(
+        "Seed", 0, 2**31 - 1, 0, key="augment_seed", help="Same seed, same grid."
+    )
+    if source == "One image":
+        pick_by = st.radio(
+            "Pick by", ("Letter", "Row index"), key="augment_pick_by", horizontal=True
+        )
+        if pick_by == "Letter":
+            letter = st.selectbox("Letter", list(labels.LETTERS), key="augment_letter")
+            rows = augment.rows_of_class(dataset.train_y, labels.class_index(letter))
+            if rows.size == 0:
+                st.info(f"The training split has no image of {letter}; pick another.")
+                st.stop()
+            nth = st.number_input(
+                f"Which {letter} (0 to {rows.size - 1})",
+                0,
+                int(rows.size - 1),
+                0,
+                key="augment_nth",
+            )
+            chosen = [int(rows[nth])]
+        else:
+            count = len(dataset.train_y)
+            index = st.number_input(
+                f"Training row (0 to {count - 1})",
+                0,
+                count - 1,
+                0,
+                key="augment_index",
+            )
+            chosen = [int(index)]
+    else:
+        chosen = augment.random_rows(
+            len(dataset.train_y), GRID_ROWS * GRID_COLUMNS, seed
+        ).tolist()
+
     st.subheader("Settings")
     rotation = st.slider(
         "Rotation (degrees)",
@@ -107,49 +160,12 @@ with controls:
         key="augment_fill_value",
         disabled=fill_mode != "constant",
     )
-    seed = st.number_input(
-        "Seed", 0, 2**31 - 1, 0, key="augment_seed", help="Same seed, same grid."
+    st.button(
+        "Back to the course's settings",
+        key="augment_reset",
+        on_click=reset_to_course_defaults,
     )
 
-    st.subheader("Images")
-    source = st.radio(
-        "Show",
-        ("One image", "A random batch"),
-        key="augment_source",
-        horizontal=True,
-    )
-    if source == "One image":
-        pick_by = st.radio(
-            "Pick by", ("Letter", "Row index"), key="augment_pick_by", horizontal=True
-        )
-        if pick_by == "Letter":
-            letter = st.selectbox("Letter", list(labels.LETTERS), key="augment_letter")
-            rows = augment.rows_of_class(dataset.train_y, labels.class_index(letter))
-            if rows.size == 0:
-                st.info(f"The training split has no image of {letter}; pick another.")
-                st.stop()
-            nth = st.number_input(
-                f"Which {letter} (0 to {rows.size - 1})",
-                0,
-                int(rows.size - 1),
-                0,
-                key="augment_nth",
-            )
-            chosen = [int(rows[nth])]
-        else:
-            count = len(dataset.train_y)
-            index = st.number_input(
-                f"Training row (0 to {count - 1})",
-                0,
-                count - 1,
-                0,
-                key="augment_index",
-            )
-            chosen = [int(index)]
-    else:
-        chosen = augment.random_rows(
-            len(dataset.train_y), GRID_ROWS * GRID_COLUMNS, seed
-        ).tolist()
 
 settings = AugmentSettings(
     rotation=float(rotation),
@@ -185,7 +201,12 @@ with picture:
         with augmented:
             st.image(grid, caption="Augmented, one draw each")
     else:
-        st.image(grid, caption="Each image of a random batch, augmented once")
+        augmented_tab, originals_tab = st.tabs(["Augmented", "Originals"])
+        augmented_tab.image(grid, caption="Each image of a random batch, augmented once")
+        originals_tab.image(
+            augment.grid_of(dataset.train_x[chosen], GRID_COLUMNS),
+            caption="The same batch as it is in the file",
+        )
         letters = "".join(labels.letter(dataset.train_y[r]) for r in chosen)
         st.caption(
             "Letters, row by row: "

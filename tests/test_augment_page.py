@@ -72,6 +72,17 @@ def test_moving_sliders_updates_the_settings_the_training_page_reads(data_folder
     assert settings.vertical_flip and settings.fill_mode == "reflect"
 
 
+def test_reset_button_brings_back_the_course_settings(data_folder):
+    app = run_page()
+    app.slider(key="augment_rotation").set_value(40)
+    app.toggle(key="augment_vertical_flip").set_value(True).run()
+    assert app.session_state["augment_settings"].rotation == 40
+    app.button(key="augment_reset").click().run()
+    assert not app.exception
+    assert app.slider(key="augment_rotation").value == 10
+    assert app.session_state["augment_settings"] == AugmentSettings()
+
+
 def test_stored_settings_seed_the_widgets_when_the_page_is_revisited(data_folder):
     kept = AugmentSettings(rotation=20, zoom=0.05, horizontal_flip=False)
     app = run_page(augment_settings=kept)
@@ -86,7 +97,7 @@ def test_random_batch_pick_by_index_and_identity_settings_all_run(data_folder):
     app.radio(key="augment_source").set_value("A random batch").run()
     assert not app.exception
     assert any("Letters, row by row" in c.value for c in app.caption)
-    assert len(app.get("image")) == 1  # the batch's grid alone
+    assert len(app.get("image")) == 2  # the batch's grid and its originals
 
     app.radio(key="augment_source").set_value("One image").run()
     app.radio(key="augment_pick_by").set_value("Row index").run()
