@@ -520,15 +520,18 @@ def dataset_from_splits(train: Split, valid: Split, source: str) -> Dataset:
 def load_dataset(
     folder: Path | str,
     scheme: str | None = None,
+    *,
+    train_scheme: str | None = None,
     valid_scheme: str | None = None,
 ) -> Dataset:
     """Find, parse and validate both CSVs of ``folder``.
 
-    ``scheme`` forces the training file's label scheme (and the validation
-    file's, unless ``valid_scheme`` is given); ``None`` detects each.
+    ``scheme`` forces the label scheme of both files; ``train_scheme`` and
+    ``valid_scheme`` force one file's (they win over ``scheme``). ``None``
+    everywhere detects each file's scheme.
     """
     train_path, valid_path = find_csvs(folder)
-    train = parse_csv(train_path, train_path.name, scheme)
+    train = parse_csv(train_path, train_path.name, train_scheme or scheme)
     valid = parse_csv(valid_path, valid_path.name, valid_scheme or scheme)
     return dataset_from_splits(train, valid, str(folder))
 

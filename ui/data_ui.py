@@ -59,7 +59,9 @@ def _load_folder(
     folder: str, train_scheme: str | None, valid_scheme: str | None, files: tuple
 ) -> Dataset:
     # ``files`` is only part of the cache key: changed files load again.
-    return data.load_dataset(folder, train_scheme, valid_scheme)
+    return data.load_dataset(
+        folder, train_scheme=train_scheme, valid_scheme=valid_scheme
+    )
 
 
 def load_folder(
