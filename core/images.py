@@ -131,7 +131,9 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
                 image.draft(image.mode, (WORK_SIZE, WORK_SIZE))
             image.seek(0)  # the first frame of a GIF or an animated WebP
             image.load()
+            source_format = image.format
             image = ImageOps.exif_transpose(image)
+            image.info["source_format"] = source_format
         except ImageError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -469,7 +471,7 @@ def _choose_polarity(analysis: _Analysis, polarity: str) -> tuple[bool, str]:
 
 def image_note(image: Image.Image) -> str:
     """'PNG, 1200 x 900, RGBA': what was decoded, for the first step."""
-    kind = image.format or "image"
+    kind = image.format or image.info.get("source_format") or "image"
     return f"{kind}, {image.size[0]} x {image.size[1]}, mode {image.mode}"
 
 

@@ -43,6 +43,7 @@ from core.labels import LETTERS, NUM_CLASSES
 log = logging.getLogger(__name__)
 
 TOP_K = 5
+OVERLAY_MIN_SIZE = 224  # smaller images are enlarged (square pixels) to overlay
 MODEL_FILE = "model.keras"
 CARD_FILE = "card.json"
 DEFAULT_KEY = "default"
@@ -375,13 +376,18 @@ def overlay(
     ``preview``: ``(h, w, 3)`` uint8, the image the input was cut from;
     ``heat``: ``(28, 28)`` in 0..1; ``square``: (left, top, side) of the square
     of ``preview`` that became the 28x28 input (it may reach outside the
-    preview where padding was added). Returns ``(h, w, 3)`` uint8; pixels
-    outside the square are left as they are.
+    preview where padding was added). Returns ``(h, w, 3)`` uint8, enlarged by
+    a whole factor when the preview is smaller than OVERLAY_MIN_SIZE; pixels
+    outside the square stay grey.
     """
     from PIL import Image
 
-    height, width = preview.shape[:2]
     left, top, side = square
+    enlarge = -(-OVERLAY_MIN_SIZE // max(preview.shape[:2]))  # ceiling division
+    if enlarge > 1:  # a tiny image (a 28x28 row): square pixels, not a blur
+        preview = np.kron(preview, np.ones((enlarge, enlarge, 1), dtype=np.uint8))
+        left, top, side = left * enlarge, top * enlarge, side * enlarge
+    height, width = preview.shape[:2]
     side_px = max(1, int(round(side)))
     big = np.asarray(
         Image.fromarray(np.asarray(heat, np.float32)).resize(

@@ -129,16 +129,24 @@ def test_reference_image_is_the_member_nearest_the_class_mean():
 
 
 def test_overlay_lands_on_the_square_that_became_the_input():
-    preview = np.full((100, 200, 3), 128, np.uint8)
+    preview = np.full((250, 500, 3), 128, np.uint8)
     heat = np.zeros((28, 28), np.float32)
     heat[:7, :7] = 1.0  # the input's top-left corner drove the letter
-    square = (50.0, 0.0, 100.0)  # the input was cut from columns 50..150
+    square = (125.0, 0.0, 250.0)  # the input was cut from columns 125..375
     shown = predict.overlay(preview, heat, square)
     assert shown.shape == preview.shape and shown.dtype == np.uint8
     hot = shown[..., 0].astype(int) - shown[..., 2].astype(int)  # red minus blue
-    assert hot[5:20, 55:70].mean() > 60  # top-left of the square is hot
-    assert np.abs(hot[60:, 100:]).max() < 5  # elsewhere stays grey
-    assert np.abs(hot[:, :45]).max() < 5  # outside the square untouched
+    assert hot[10:50, 135:175].mean() > 60  # top-left of the square is hot
+    assert np.abs(hot[150:, 250:]).max() < 5  # elsewhere stays grey
+    assert np.abs(hot[:, :115]).max() < 5  # outside the square untouched
+
+
+def test_overlay_enlarges_a_tiny_image_with_square_pixels():
+    preview = np.zeros((28, 28, 3), np.uint8)
+    preview[0, 0] = 255
+    shown = predict.overlay(preview, np.zeros((28, 28), np.float32), (0, 0, 28))
+    assert shown.shape == (224, 224, 3)
+    assert shown[:8, :8].min() > 150 and shown[8:, 8:].max() < 5
 
 
 # -- choosing a model --------------------------------------------------------
