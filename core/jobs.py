@@ -173,6 +173,9 @@ class JobManager:
     def submit(self, config: TrainConfig, dataset: Any, owner: str) -> Submitted:
         """Launch ``config`` on ``dataset`` for ``owner`` (a session id), or
         return the same run when it is cached, queued or running."""
+        from core.train import canonical
+
+        config = canonical(config)
         self.limits.check(config)
         rid = run_id(config, dataset.fingerprint)
         with self._lock:

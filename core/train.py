@@ -58,6 +58,24 @@ class Cancelled(Exception):
     """Raised inside ``fit`` when ``should_stop`` says so; ends within a batch."""
 
 
+def canonical(config: TrainConfig) -> TrainConfig:
+    """The same training with unused settings at their defaults, so that
+    settings which change nothing do not change the run id: augmentation
+    settings when augmentation is off."""
+    if not config.augment and config.augmentation != AugmentSettings():
+        return dataclasses.replace(config, augmentation=AugmentSettings())
+    return config
+
+
+def with_and_without_augmentation(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
+    """The pair of issue 9's comparison: ``config`` with augmentation on (its
+    own settings) and the same with augmentation off."""
+    return (
+        dataclasses.replace(config, augment=True),
+        canonical(dataclasses.replace(config, augment=False)),
+    )
+
+
 # ---------------------------------------------------------------- data
 
 
@@ -526,7 +544,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         for f in dataclasses.fields(TrainConfig)
         if f.name != "augmentation"
     }
-    return TrainConfig(augmentation=augmentation, **values)
+    return canonical(TrainConfig(augmentation=augmentation, **values))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -621,8 +639,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configs = [config]
     if args.compare_augmentation:
-        configs = [dataclasses.replace(config, augment=True),
-                   dataclasses.replace(config, augment=False)]
+        configs = list(with_and_without_augmentation(config))
     data_dir = args.data_dir or str(paths.data_dir())
     try:
         train_x, train_y, valid_x, valid_y, fingerprint = load_arrays({}, data_dir)
