@@ -21,6 +21,7 @@ steps = [
     ("pages/augment.py", "2. Augmentation", "Rotate, zoom, shift and flip, live."),
     ("pages/train.py", "3. Training", "Train the CNN; watch the curves grow."),
     ("pages/classify.py", "4. Classify", "Draw, upload or photograph a sign."),
+    ("pages/spell.py", "5. Spell a word", "Read several signs in order."),
 ]
 columns = st.columns(len(steps))
 for column, (page, label, blurb) in zip(columns, steps):
