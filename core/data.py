@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from core import labels, paths
 
@@ -70,7 +69,7 @@ class DataError(ValueError):
     """A user-caused data problem, worded as one sentence for the screen."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: arrays do not compare to one bool
 class Split:
     """One parsed, validated CSV.
 
@@ -102,7 +101,7 @@ class Split:
         return _split_with_scheme(self.name, self.x, self.raw_labels, scheme)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """A training split and a validation split, plus the fingerprint naming them.
 
@@ -116,6 +115,15 @@ class Dataset:
     valid: Split
     fingerprint: str
     source: str
+
+    def __eq__(self, other: object) -> bool:
+        """The same data (by fingerprint) from the same place."""
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return (self.fingerprint, self.source) == (other.fingerprint, other.source)
+
+    def __hash__(self) -> int:
+        return hash((self.fingerprint, self.source))
 
     @property
     def train_x(self) -> np.ndarray:  # (n, 28, 28) uint8
@@ -306,6 +314,8 @@ def _fast_parse(text: bytes, name: str) -> tuple[np.ndarray, np.ndarray] | None:
     row and column; here only whole-array checks run, so a good file of 27,455
     rows costs one C-reader pass and a few vector operations.
     """
+    import pandas as pd  # here, not at the top: a cached load needs no pandas
+
     try:
         frame = pd.read_csv(
             io.BytesIO(text), engine="c", dtype=np.int64, na_filter=False

@@ -43,8 +43,10 @@ MAX_ZIP_MEMBERS = 10_000
 MANUAL_STEPS = (
     f"Open {KAGGLE_URL} in a browser, download the archive (archive.zip), and "
     "either upload it on this page or unpack sign_mnist_train.csv and "
-    "sign_mnist_test.csv into the data folder; then reload the page."
+    "sign_mnist_test.csv into the data folder and reload the page."
 )
+
+_download_lock = threading.Lock()
 
 # progress(fraction 0..1, what is happening) -- pages draw it, the CLI prints it
 Progress = Callable[[float, str], None]
@@ -132,18 +134,21 @@ def _place(files: list[Path], target: Path) -> None:
     """Copy each file beside its final name, then rename: readers of
     ``target`` see either no file or a whole one."""
     placed: list[Path] = []
+    partial: Path | None = None
     try:
         for source in files:
-            final = target / source.name
-            partial = target / f".{source.name}.partial"
+            fd, name = tempfile.mkstemp(prefix=f".{source.name}.", dir=target)
+            os.close(fd)
+            partial = Path(name)
             shutil.copyfile(source, partial)
-            os.replace(partial, final)
-            placed.append(final)
+            os.replace(partial, target / source.name)
+            placed.append(target / source.name)
+            partial = None
     except OSError as error:
         for path in placed:
             path.unlink(missing_ok=True)
-        for source in files:
-            (target / f".{source.name}.partial").unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise data.DataError(
             "The validated CSVs could not be written into the data folder "
             f"({error.strerror or type(error).__name__})."
@@ -157,7 +162,18 @@ def download_dataset(target: Path | str, progress: Progress = _no_progress) -> P
     sentence on any failure (offline, proxy, Kaggle error, unexpected files),
     leaving ``target`` as it was.
     """
-    target = Path(target)
+    # One download at a time per server: a room clicking at once gets one.
+    if not _download_lock.acquire(blocking=False):
+        raise data.DataError(
+            "A download is already running; wait a minute and reload the page."
+        )
+    try:
+        return _download_locked(Path(target), progress)
+    finally:
+        _download_lock.release()
+
+
+def _download_locked(target: Path, progress: Progress) -> Path:
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as error:

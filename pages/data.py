@@ -108,11 +108,11 @@ def offer_download(folder) -> None:
         except DataError as error:
             bar.empty()
             show_error(error)
-            st.info(escape_markdown(download.MANUAL_STEPS))
+            st.info(download.MANUAL_STEPS)  # our own text: its link may work
             return
         data_ui.forget_folder_cache()
         st.rerun()
-    st.caption(escape_markdown("By hand: " + download.MANUAL_STEPS))
+    st.caption("By hand: " + download.MANUAL_STEPS)
 
 
 # --- one call into core/: the data set to show ------------------------------

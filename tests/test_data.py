@@ -384,3 +384,27 @@ def test_real_data_loads_with_kaggle_labels(real_data_dir):
         first = [int(v) for v in f.readline().split(",")]
     assert dataset.train.raw_labels[0] == first[0]
     np.testing.assert_array_equal(dataset.train_x[0].ravel(), first[1:])
+
+
+def test_datasets_compare_by_fingerprint_and_source(tmp_path):
+    first = data.load_dataset(write_folder(tmp_path / "a"))
+    again = data.load_dataset(tmp_path / "a")
+    assert first == again and hash(first) == hash(again)
+    assert first != data.load_dataset(write_folder(tmp_path / "b"))  # other source
+
+
+def test_cached_load_needs_no_pandas(tmp_path):
+    import subprocess
+    import sys
+
+    folder = write_folder(tmp_path / "root" / "d")
+    data.load_dataset(folder)  # fills the parse cache
+    code = (
+        "import sys; from core.data import load_dataset; "
+        f"load_dataset({str(folder)!r}); print('pandas' in sys.modules)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(paths.PROJECT_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "False", out.stderr

@@ -231,6 +231,19 @@ def test_file_name_and_header_holding_markup_are_shown_as_text(root):
     assert "column 10" in message
 
 
+def test_escape_markdown_leaves_no_markup_and_no_autolinks():
+    from ui.data_ui import escape_markdown
+
+    shown = escape_markdown("**b** <i>x</i> $y$ https://evil.example www.evil.com a@b.c")
+    assert unescape(shown).replace("\u200b", "") == (
+        "**b** <i>x</i> $y$ https://evil.example www.evil.com a@b.c"
+    )
+    assert "https://" not in unescape(shown)
+    assert "www." not in unescape(shown) and "a@b" not in unescape(shown)
+    for mark in "*<>$[]()_`#|~":
+        assert mark not in shown.replace("\\" + mark, "")
+
+
 # --- the helpers other pages use ---------------------------------------------------
 
 

@@ -234,3 +234,13 @@ def test_archive_without_the_csvs_or_with_a_bad_one():
     )
     with pytest.raises(DataError, match="sign_mnist_test.csv, row 1"):
         download.read_zip(upload, "archive.zip")
+
+
+def test_a_second_download_while_one_runs_is_refused(monkeypatch, tmp_path):
+    calls = fake_kaggle(monkeypatch, archive_layout)
+    with download._download_lock:  # someone else's download in progress
+        with pytest.raises(DataError, match="already running"):
+            download.download_dataset(tmp_path / "root")
+    assert not calls
+    download.download_dataset(tmp_path / "root")  # free again afterwards
+    assert len(calls) == 1

@@ -12,6 +12,7 @@ Deliberately not here: validation or any array maths (``core.data``).
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
@@ -29,11 +30,17 @@ SELECTION_KEY = "data_selection"
 _MARKDOWN_SPECIALS = set(string.punctuation)
 
 
+# Streamlit's markdown links bare URLs and e-mail addresses even when escaped;
+# a zero-width space after "://", "www" and "@" keeps them plain text.
+_AUTOLINK = re.compile(r"(:(?=//)|(?<![^\W_])www(?=\.)|@)", re.IGNORECASE)
+
+
 def escape_markdown(text: str) -> str:
     """``text`` with every ASCII punctuation mark backslash-escaped, so
     st.error / st.write show it literally: no links, images, HTML, colours,
     LaTeX or emphasis from a file name or a CSV cell."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
+    unlinked = _AUTOLINK.sub(lambda m: m.group(0) + "\u200b", str(text))
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in unlinked)
 
 
 def show_error(message: object) -> None:
@@ -134,7 +141,11 @@ def require_dataset() -> Dataset:
 def _sample_grids(fingerprint: str, _dataset: Dataset, per_class: int, seed: int):
     chosen = data.sample_indices(_dataset.train_y, per_class, seed)
     columns = max(1, per_class // 2)
-    return [data.montage(_dataset.train_x, rows, columns) for rows in chosen]
+    # a white margin keeps neighbouring letters' grids apart on the page
+    return [
+        np.pad(data.montage(_dataset.train_x, rows, columns), 6, constant_values=255)
+        for rows in chosen
+    ]
 
 
 def sample_grids(dataset: Dataset, per_class: int, seed: int = 0) -> list:
