@@ -200,7 +200,9 @@ def _shrink(image: Image.Image) -> Image.Image:
     if scale >= 1:
         return image
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return image.resize(new_size, Image.Resampling.BOX)
+    # reducing_gap: an integer reduce() first, then the exact resize; several
+    # times faster on a photo, and the same area average within a grey level.
+    return image.resize(new_size, Image.Resampling.BOX, reducing_gap=2.0)
 
 
 def _to_gray_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
