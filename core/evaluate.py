@@ -86,3 +86,31 @@ def tflite_probabilities(flatbuffer: bytes, images: np.ndarray) -> np.ndarray:
     interpreter.set_tensor(entry["index"], x)
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def export_tflite_checked(run_dir: Path, images: np.ndarray) -> tuple[bytes, float]:
+    """:func:`export_tflite` plus the share of ``images`` ``(n, 28, 28)`` on
+    which the TFLite model reads the same letter as the Keras model."""
+    flatbuffer = export_tflite(run_dir)
+    model = store.load_model(run_dir)
+    x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
+    keras_letters = model.predict(x, verbose=0).argmax(axis=1)
+    lite_letters = tflite_probabilities(flatbuffer, x).argmax(axis=1)
+    return flatbuffer, float((keras_letters == lite_letters).mean())
+
+
+def validation_images(fingerprint: str, dataset=None, store_root: Path | None = None):
+    """The validation images ``(m, 28, 28)`` uint8 a run was evaluated on: from
+    ``dataset`` when its fingerprint matches, else from the store's copy of
+    that data; None when neither has them."""
+    if dataset is not None and getattr(dataset, "fingerprint", None) == fingerprint:
+        return np.asarray(dataset.valid_x)
+    path = store.data_cache_path(fingerprint, store_root)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return arrays["valid_x"]
+    except (OSError, KeyError, ValueError):
+        log.warning("unreadable data copy %s", path.name)
+        return None

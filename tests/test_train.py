@@ -264,3 +264,15 @@ def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_d
     # 188 steps leave batch norm's statistics unsettled, so only "clearly
     # better than chance (1 in 24)"; the full default run reaches ~99%.
     assert (predicted == data.valid_y[:500]).mean() > 0.08
+
+
+@pytest.mark.slow
+def test_tflite_export_reads_the_same_letters_as_keras(trained_run):
+    from core.evaluate import export_tflite_checked, tflite_probabilities
+
+    images = trained_run["data"].valid_x[:64]
+    flatbuffer, agreement = export_tflite_checked(trained_run["run_dir"], images)
+    assert agreement == 1.0
+    probabilities = tflite_probabilities(flatbuffer, images)
+    assert probabilities.shape == (64, NUM_CLASSES)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)

@@ -165,3 +165,51 @@ def test_launch_from_the_page_queues_one_job_and_its_owner_can_cancel(folders):
     finally:
         del os.environ["ASL_INSTRUCTOR_TOKEN"]
         manager.close()
+
+
+def test_runs_page_lists_and_evaluates_a_stored_run(folders):
+    dataset = load_dataset(folders["data"])
+    run_dir = fake_finished_run(folders["store"], PAGE_DEFAULTS, dataset.fingerprint)
+    app = run_page(RUNS_PAGE)
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["run"]) == [run_dir.name]
+    assert app.multiselect(key="runs_overlay").value == [run_dir.name]
+    assert len(app.get("plotly_chart")) == 3  # overlay, confusion, per letter
+    assert "D read as F (2×)" in texts(app)
+    assert app.get("download_button")
+
+
+def test_deleting_a_run_needs_the_instructor_token(folders, monkeypatch):
+    dataset = load_dataset(folders["data"])
+    run_dir = fake_finished_run(folders["store"], PAGE_DEFAULTS, dataset.fingerprint)
+    monkeypatch.setenv("ASL_INSTRUCTOR_TOKEN", "s3cret")
+    app = run_page(RUNS_PAGE)
+    assert not app.exception
+    assert not [b for b in app.button if b.key == "runs_delete"]
+    app.text_input(key="runs_token").input("wrong").run()
+    assert not [b for b in app.button if b.key == "runs_delete"]
+    assert "not right" in texts(app)
+    app.text_input(key="runs_token").input("s3cret").run()
+    app.button(key="runs_delete").click().run()
+    assert not app.exception
+    assert not run_dir.exists()
+
+
+def test_changed_model_is_refused_on_the_runs_page(folders):
+    dataset = load_dataset(folders["data"])
+    run_dir = fake_finished_run(folders["store"], PAGE_DEFAULTS, dataset.fingerprint)
+    (run_dir / store.MODEL_FILE).write_bytes(b"swapped behind the store's back")
+    app = run_page(RUNS_PAGE)
+    assert not app.exception
+    assert "checksum" in texts(app)
+    assert not app.get("download_button")
+
+
+def test_clicked_heatmap_cell_is_read_as_letters():
+    from ui.train_ui import selected_cell
+
+    event = {"selection": {"points": [{"x": "F", "y": "D", "z": 0.1}]}}
+    assert selected_cell(event) == (3, 5)
+    assert selected_cell({"selection": {"points": []}}) is None
+    assert selected_cell(None) is None
