@@ -87,43 +87,51 @@ def time_ms(work, repeats: int, warmup: int = 10) -> dict[str, float]:
     }
 
 
+def measure(predictor: predict.Predictor, repeats: int = 200) -> dict[str, dict]:
+    """Every timing of this benchmark for a loaded predictor, in milliseconds:
+    ``{name: {"median_ms", "p95_ms", "min_ms", "repeats"}}``. Callable from
+    other benchmark commands (``python -m bench``)."""
+    photo = make_photo()
+    files = {"jpeg": encode(photo, "JPEG"), "png": encode(photo, "PNG")}
+    results: dict[str, dict] = {}
+    for kind, data in files.items():
+        def decode_to_probabilities(data=data, kind=kind):
+            prepared = images.prepare_bytes(data, f"photo.{kind}")
+            return predictor.probabilities(prepared.pixels)
+
+        def whole_page(data=data, kind=kind):
+            prepared = images.prepare_bytes(data, f"photo.{kind}")
+            prediction = predictor.predict(prepared.pixels)
+            return predict.overlay(prepared.preview, prediction.saliency, prepared.square)
+
+        results[f"{kind}_decode_to_probabilities"] = time_ms(
+            decode_to_probabilities, repeats
+        )
+        results[f"{kind}_with_gradcam_and_overlay"] = time_ms(whole_page, repeats)
+        results[f"{kind}_decode_to_probabilities"]["file_bytes"] = len(data)
+
+    pixels = images.prepare_bytes(files["jpeg"], "photo.jpg").pixels
+    results["model_call_only"] = time_ms(lambda: predictor.probabilities(pixels), repeats)
+    results["keras_model_predict_for_comparison"] = time_ms(
+        lambda: predictor.model.predict(pixels.reshape(1, 28, 28, 1), verbose=0),
+        max(20, repeats // 10),
+    )
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
 
     predictor, model_name = load_predictor()
-    photo = make_photo()
-    files = {"jpeg": encode(photo, "JPEG"), "png": encode(photo, "PNG")}
-    results: dict[str, dict] = {}
-    for kind, data in files.items():
-        def decode_to_probabilities(data=data):
-            prepared = images.prepare_bytes(data, f"photo.{kind}")
-            return predictor.probabilities(prepared.pixels)
-
-        def whole_page(data=data):
-            prepared = images.prepare_bytes(data, f"photo.{kind}")
-            prediction = predictor.predict(prepared.pixels)
-            return predict.overlay(prepared.preview, prediction.saliency, prepared.square)
-
-        results[f"{kind}_decode_to_probabilities"] = time_ms(
-            decode_to_probabilities, args.repeats
-        )
-        results[f"{kind}_with_gradcam_and_overlay"] = time_ms(whole_page, args.repeats)
-
-    pixels = images.prepare_bytes(files["jpeg"], "photo.jpg").pixels
-    model_call = time_ms(lambda: predictor.probabilities(pixels), args.repeats)
-    keras_predict = time_ms(
-        lambda: predictor.model.predict(pixels.reshape(1, 28, 28, 1), verbose=0),
-        max(20, args.repeats // 10),
-    )
-    results["model_call_only"] = model_call
-    results["keras_model_predict_for_comparison"] = keras_predict
+    results = measure(predictor, args.repeats)
+    model_call = results["model_call_only"]
+    keras_predict = results["keras_model_predict_for_comparison"]
 
     report = {
         "what": "1200x900 photo bytes -> 24 probabilities, model loaded",
         "model": model_name,
-        "file_bytes": {kind: len(data) for kind, data in files.items()},
         "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
         "results": results,
@@ -135,7 +143,7 @@ def main() -> int:
     OUT.write_text(json.dumps(report, indent=1))
     print(f"model: {model_name}")
     for name, numbers in results.items():
-        print(f"{name:40s} median {numbers['median_ms']:7.2f} ms   "
+        print(f"{name:36s} median {numbers['median_ms']:7.2f} ms   "
               f"p95 {numbers['p95_ms']:7.2f} ms")
     print(f"model.predict is {report['model_predict_vs_compiled_call']}x the "
           "compiled call for one image")
