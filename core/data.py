@@ -574,7 +574,9 @@ def sample_indices(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def montage(x: np.ndarray, rows: np.ndarray, columns: int, scale: int = 2) -> np.ndarray:
+def montage(
+    x: np.ndarray, rows: np.ndarray, columns: int, scale: int = 2
+) -> np.ndarray:
     """One picture of the images ``x[rows]`` in a grid ``columns`` wide.
 
     ``x``: ``(n, 28, 28)`` uint8; ``rows``: indices, -1 for an empty (black)

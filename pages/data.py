@@ -49,7 +49,7 @@ def scheme_choice(split: data.Split, key: str) -> str | None:
     if not split.ambiguous:
         return None
     return st.radio(
-        f"Label numbering of {split.name}",
+        escape_markdown(f"Label numbering of {split.name}"),  # labels are markdown
         labels.SCHEMES,
         format_func=lambda s: labels.SCHEME_DESCRIPTIONS[s],
         key=key,

@@ -234,10 +234,9 @@ def test_file_name_and_header_holding_markup_are_shown_as_text(root):
 def test_escape_markdown_leaves_no_markup_and_no_autolinks():
     from ui.data_ui import escape_markdown
 
-    shown = escape_markdown("**b** <i>x</i> $y$ https://evil.example www.evil.com a@b.c")
-    assert unescape(shown).replace("\u200b", "") == (
-        "**b** <i>x</i> $y$ https://evil.example www.evil.com a@b.c"
-    )
+    hostile = "**b** <i>x</i> $y$ https://evil.example www.evil.com a@b.c"
+    shown = escape_markdown(hostile)
+    assert unescape(shown).replace("\u200b", "") == hostile
     assert "https://" not in unescape(shown)
     assert "www." not in unescape(shown) and "a@b" not in unescape(shown)
     for mark in "*<>$[]()_`#|~":

@@ -230,7 +230,10 @@ def test_archive_without_the_csvs_or_with_a_bad_one():
         download.read_zip(make_zip({"notes.txt": b"hi"}), "archive.zip")
     broken = csv_bytes(KAGGLE_LABELS).replace(b"\n0,", b"\n0,300,", 1)
     upload = make_zip(
-        {"sign_mnist_train.csv": csv_bytes(KAGGLE_LABELS), "sign_mnist_test.csv": broken}
+        {
+            "sign_mnist_train.csv": csv_bytes(KAGGLE_LABELS),
+            "sign_mnist_test.csv": broken,
+        }
     )
     with pytest.raises(DataError, match="sign_mnist_test.csv, row 1"):
         download.read_zip(upload, "archive.zip")
