@@ -245,13 +245,32 @@ def check_data_folder(text: str | Path) -> Path:
     if not candidate.is_absolute():
         candidate = paths.PROJECT_ROOT / candidate
     resolved = candidate.resolve()
-    for root in paths.data_roots():
-        if resolved == root or resolved.is_relative_to(root):
-            return resolved
-    raise DataError(
-        "That folder is outside the allowed data folders (the project's data "
-        "folder, ASL_DATA_DIR and ASL_DATA_ROOTS), so it was not opened."
+    if not _inside_roots(resolved):
+        raise DataError(
+            "That folder is outside the allowed data folders (the project's data "
+            "folder, ASL_DATA_DIR and ASL_DATA_ROOTS), so it was not opened."
+        )
+    return resolved
+
+
+def _inside_roots(resolved: Path) -> bool:
+    return any(
+        resolved == root or resolved.is_relative_to(root) for root in paths.data_roots()
     )
+
+
+def find_allowed_csvs(folder: Path) -> tuple[Path, Path]:
+    """``find_csvs`` for a folder that passed ``check_data_folder``, refusing a
+    CSV that is a symlink to a file outside the allowed roots (its contents
+    would otherwise reach the screen through an error message)."""
+    found = find_csvs(folder)
+    for path in found:
+        if not _inside_roots(path.resolve()):
+            raise DataError(
+                f"{path.name} links to a file outside the allowed data folders, "
+                "so it was not opened."
+            )
+    return found
 
 
 def display_path(folder: Path | str) -> str:

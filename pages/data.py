@@ -133,7 +133,7 @@ else:
         st.stop()
     try:
         data.find_csvs(folder)
-    except DataError as error:
+    except DataError as error:  # nothing to read here yet: offer to fetch it
         st.info(escape_markdown(str(error)))
         offer_download(folder)
         st.stop()

@@ -309,6 +309,21 @@ def test_symlink_out_of_the_root_is_refused(tmp_path):
     assert "secret" not in str(caught.value)
 
 
+def test_csv_symlinked_from_outside_the_root_is_refused(tmp_path):
+    outside = write_folder(tmp_path / "secret")
+    folder = tmp_path / "root" / "d"
+    folder.mkdir()
+    os.symlink(outside / "sign_mnist_train.csv", folder / "sign_mnist_train.csv")
+    write_csv(folder / "sign_mnist_test.csv", KAGGLE_LABELS)
+    with pytest.raises(DataError, match="sign_mnist_train.csv links to a file outside"):
+        data.find_allowed_csvs(data.check_data_folder(str(folder)))
+    # a link that stays inside the root is fine
+    (folder / "sign_mnist_train.csv").unlink()
+    write_csv(tmp_path / "root" / "real.csv", KAGGLE_LABELS)
+    os.symlink(tmp_path / "root" / "real.csv", folder / "sign_mnist_train.csv")
+    assert data.find_allowed_csvs(folder)[0].name == "sign_mnist_train.csv"
+
+
 def test_roots_from_configuration_are_accepted(tmp_path, monkeypatch):
     extra = tmp_path / "workshop"
     extra.mkdir()

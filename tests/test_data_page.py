@@ -137,6 +137,19 @@ def test_symlink_out_of_the_root_is_refused(root, tmp_path):
     assert not app.metric
 
 
+def test_csv_symlinked_from_outside_is_not_read(root, tmp_path):
+    secret = tmp_path / "secret.csv"
+    # 785 columns, so reading it would quote the odd header cell on screen
+    secret.write_text(csv_text([0]).replace("pixel1,", "TOP-SECRET,", 1))
+    write_folder(root)
+    (root / "sign_mnist_test.csv").unlink()
+    os.symlink(secret, root / "sign_mnist_test.csv")
+    app = run_page()
+    assert "links to a file outside" in unescape(app.error[0].value)
+    assert "SECRET" not in everything_shown(app)
+    assert not app.metric
+
+
 def test_bad_csv_names_file_row_and_column(root):
     write_folder(root)
     text = tamper(csv_text(KAGGLE_LABELS, 2), 3, 12, "1.5")

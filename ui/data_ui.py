@@ -51,7 +51,7 @@ def show_error(message: object) -> None:
 def _file_key(folder: Path) -> tuple:
     """What identifies a folder's CSVs cheaply: names, sizes, change times."""
     try:
-        found = data.find_csvs(folder)
+        found = data.find_allowed_csvs(folder)
     except DataError:
         return ()
     key = []
@@ -82,6 +82,7 @@ def load_folder(
     files or a bad CSV.
     """
     resolved = data.check_data_folder(folder)
+    data.find_allowed_csvs(resolved)  # missing files or links out: one sentence
     files = _file_key(resolved)
     return _load_folder(str(resolved), train_scheme, valid_scheme, files)
 
