@@ -293,16 +293,17 @@ def _read_bytes(source: Path | bytes, name: str) -> bytes:
         try:
             size = Path(source).stat().st_size
             if size > MAX_CSV_BYTES:
-                raise DataError(_too_big(name, size))
+                raise DataError(too_big_message(name, size))
             data = Path(source).read_bytes()
         except OSError as error:
             raise DataError(f"{name} could not be read ({error.strerror}).") from None
     if len(data) > MAX_CSV_BYTES:
-        raise DataError(_too_big(name, len(data)))
+        raise DataError(too_big_message(name, len(data)))
     return data
 
 
-def _too_big(name: str, size: int) -> str:
+def too_big_message(name: str, size: int) -> str:
+    """The sentence for a CSV over ``MAX_CSV_BYTES``."""
     return (
         f"{name} is {size / 2**20:.0f} MB, more than the {MAX_CSV_BYTES // 2**20} MB "
         "a CSV may have here."
@@ -354,7 +355,8 @@ def _fast_parse(text: bytes, name: str) -> tuple[np.ndarray, np.ndarray] | None:
     return x, raw_labels
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
+    """A user's cell or name for a message: quoted, at most 20 characters."""
     shown = value if len(value) <= 20 else value[:20] + "..."
     return repr(shown)
 
@@ -383,7 +385,7 @@ def _diagnose(text: bytes, name: str) -> DataError:
         if got != want:
             return DataError(
                 f"{name}, header row, column {column}: expected {want!r} but found "
-                f"{_quote(got)}."
+                f"{quote(got)}."
             )
     kaggle = labels.valid_raw_labels("kaggle")
     course = labels.valid_raw_labels("course")
@@ -405,7 +407,7 @@ def _diagnose(text: bytes, name: str) -> DataError:
             if cell.strip() == "":
                 return DataError(f"{where}: the cell is empty.")
             if not re.fullmatch(r"\s*[+-]?\d+\s*", cell):
-                return DataError(f"{where}: {_quote(cell)} is not a whole number.")
+                return DataError(f"{where}: {quote(cell)} is not a whole number.")
             value = int(cell)
             if column == 0:
                 if value not in known:
@@ -446,7 +448,7 @@ def _split_with_scheme(
     if scheme is None:
         scheme = schemes[0]  # Kaggle when ambiguous: the more common download
     elif scheme not in labels.SCHEMES:
-        raise DataError(f"There is no label scheme called {_quote(scheme)}.")
+        raise DataError(f"There is no label scheme called {quote(scheme)}.")
     elif scheme not in schemes:
         allowed = labels.valid_raw_labels(scheme)
         bad = np.flatnonzero(~np.isin(raw_labels, list(allowed)))[0]

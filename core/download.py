@@ -243,7 +243,7 @@ def read_zip(
             if _unsafe_member(member.filename):
                 raise data.DataError(
                     f"{zip_name} holds a path that leaves its folder "
-                    f"({data._quote(member.filename)}), so it was refused."
+                    f"({data.quote(member.filename)}), so it was refused."
                 )
         unpacked = sum(member.file_size for member in members)
         if unpacked > MAX_ZIP_UNPACKED_BYTES:
@@ -289,12 +289,12 @@ def _read_member(
             content = stream.read(limit + 1)
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as error:
         raise data.DataError(
-            f"{zip_name}: {data._quote(member.filename)} could not be unpacked "
+            f"{zip_name}: {data.quote(member.filename)} could not be unpacked "
             f"({type(error).__name__})."
         ) from None
     if len(content) > limit:
         raise data.DataError(
-            f"{zip_name}: {data._quote(member.filename)} unpacks to more than "
+            f"{zip_name}: {data.quote(member.filename)} unpacks to more than "
             f"{limit // 2**20} MB, so the archive was refused."
         )
     return content

@@ -59,39 +59,6 @@ def scheme_choice(split: data.Split, key: str) -> str | None:
     )
 
 
-def dataset_from_uploads(files) -> data.Dataset:
-    """The uploaded files as a data set, parsed once per upload and scheme."""
-    names = [f.name for f in files]
-    schemes = (
-        st.session_state.get("data_scheme_train"),
-        st.session_state.get("data_scheme_valid"),
-    )
-    cache_key = (tuple((f.file_id, f.size) for f in files), schemes)
-    cached = st.session_state.get("data_upload_cache")
-    if cached and cached[0] == cache_key:
-        return cached[1]
-    archives = [f for f in files if f.name.lower().endswith(".zip")]
-    if archives and len(files) > 1:
-        raise DataError("Upload either archive.zip or the two CSVs, not both.")
-    if archives:
-        train, valid = download.read_zip(archives[0].getvalue(), archives[0].name)
-    else:
-        too_big = [f for f in files if f.size > data.MAX_CSV_BYTES]
-        if too_big:
-            raise DataError(data._too_big(too_big[0].name, too_big[0].size))
-        i_train, i_valid = data.pair_uploads(names)
-        train = data.parse_csv(files[i_train].getvalue(), names[i_train])
-        valid = data.parse_csv(files[i_valid].getvalue(), names[i_valid])
-    # a switch the user set on an ambiguous file, kept across reruns
-    if schemes[0] in train.schemes and train.ambiguous:
-        train = train.with_scheme(schemes[0])
-    if schemes[1] in valid.schemes and valid.ambiguous:
-        valid = valid.with_scheme(schemes[1])
-    dataset = data.dataset_from_splits(train, valid, "upload")
-    st.session_state["data_upload_cache"] = (cache_key, dataset)
-    return dataset
-
-
 def offer_download(folder) -> None:
     """The one-click Kaggle download, with progress and the manual way."""
     st.write(
@@ -117,14 +84,16 @@ def offer_download(folder) -> None:
 
 # --- one call into core/: the data set to show ------------------------------
 
-dataset = None
+schemes = (  # what the switches below said on the previous run, if shown
+    st.session_state.get("data_scheme_train"),
+    st.session_state.get("data_scheme_valid"),
+)
 if uploads:
     try:
-        dataset = dataset_from_uploads(uploads)
+        dataset = data_ui.dataset_from_uploads(uploads, schemes)
     except DataError as error:
         show_error(error)
         st.stop()
-    data_ui.select_upload(dataset)
 else:
     try:
         folder = data.check_data_folder(folder_text)
@@ -137,17 +106,8 @@ else:
         st.info(escape_markdown(str(error)))
         offer_download(folder)
         st.stop()
-    schemes = (
-        st.session_state.get("data_scheme_train"),
-        st.session_state.get("data_scheme_valid"),
-    )
     try:
-        detected = data_ui.load_folder(folder)
-        chosen = tuple(
-            s if s is not None and split.ambiguous and s in split.schemes else None
-            for s, split in zip(schemes, (detected.train, detected.valid))
-        )
-        dataset = data_ui.load_folder(folder, *chosen) if any(chosen) else detected
+        dataset = data_ui.dataset_from_folder(folder, schemes)
     except DataError as error:
         show_error(error)
         st.info(
@@ -155,7 +115,6 @@ else:
             "CSVs above."
         )
         st.stop()
-    data_ui.select_folder(folder, *chosen)
 
 # --- rendering --------------------------------------------------------------
 

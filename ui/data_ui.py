@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core import data, paths
+from core import data, download, paths
 from core.data import DataError, Dataset
 
 # st.session_state key holding the data page's choice:
@@ -90,6 +90,56 @@ def load_folder(
 def forget_folder_cache() -> None:
     """After files changed under a folder (e.g. a download), read them afresh."""
     _load_folder.clear()
+
+
+def dataset_from_folder(
+    folder: Path, schemes: tuple[str | None, str | None] = (None, None)
+) -> Dataset:
+    """The data set of an allowed folder, with the user's scheme switches
+    applied where a file's labels fit both; recorded as the current choice."""
+    detected = load_folder(folder)
+    chosen = tuple(
+        s if s is not None and split.ambiguous and s in split.schemes else None
+        for s, split in zip(schemes, (detected.train, detected.valid))
+    )
+    dataset = load_folder(folder, *chosen) if any(chosen) else detected
+    select_folder(folder, *chosen)
+    return dataset
+
+
+def dataset_from_uploads(
+    files: list, schemes: tuple[str | None, str | None] = (None, None)
+) -> Dataset:
+    """Uploaded files (two CSVs or one archive.zip) as the current data set.
+
+    Parsed once per upload and scheme choice: the result is kept in this
+    session's state, so reruns (every slider move) do not parse again.
+    """
+    cache_key = (tuple((f.file_id, f.size) for f in files), schemes)
+    cached = st.session_state.get("data_upload_cache")
+    if cached and cached[0] == cache_key:
+        select_upload(cached[1])
+        return cached[1]
+    archives = [f for f in files if f.name.lower().endswith(".zip")]
+    if archives and len(files) > 1:
+        raise DataError("Upload either archive.zip or the two CSVs, not both.")
+    if archives:
+        train, valid = download.read_zip(archives[0].getvalue(), archives[0].name)
+    else:
+        too_big = [f for f in files if f.size > data.MAX_CSV_BYTES]
+        if too_big:
+            raise DataError(data.too_big_message(too_big[0].name, too_big[0].size))
+        i_train, i_valid = data.pair_uploads([f.name for f in files])
+        train = data.parse_csv(files[i_train].getvalue(), files[i_train].name)
+        valid = data.parse_csv(files[i_valid].getvalue(), files[i_valid].name)
+    if train.ambiguous and schemes[0] in train.schemes:
+        train = train.with_scheme(schemes[0])
+    if valid.ambiguous and schemes[1] in valid.schemes:
+        valid = valid.with_scheme(schemes[1])
+    dataset = data.dataset_from_splits(train, valid, "upload")
+    st.session_state["data_upload_cache"] = (cache_key, dataset)
+    select_upload(dataset)
+    return dataset
 
 
 def select_folder(
