@@ -6,11 +6,12 @@
   map.
 - The saliency map is **Grad-CAM** on the last convolution (7x7 for the course
   CNN), upsampled and drawn over the user's own image. Chosen over raw input
-  gradients because the model's first layer is a per-image min-max stretch:
-  its gradient piles onto the single darkest and brightest pixels, so gradient
-  maps show two hot dots rather than the hand. Grad-CAM is class-specific,
-  costs one forward and one backward pass, and reads well over a photo; its
-  limit is the coarse 4-pixel cells of a 7x7 grid.
+  gradients because those are speckled pixel by pixel and, through the
+  model's per-image min-max first layer, spike at the darkest and brightest
+  pixel (on 50 validation rows, those two of 784 pixels carried a median 5.5 %
+  of the gradient's magnitude, some 20 times their share). Grad-CAM is
+  class-specific, smooth, costs one forward and one backward pass, and reads
+  well over a photo; its limit is the coarse 4-pixel cells of a 7x7 grid.
 - Model choice: every finished run of the store (newest first), then the
   shipped default model (``models/default``, checked against its card's
   sha256 and loaded in Keras safe mode).

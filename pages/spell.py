@@ -10,6 +10,7 @@ from ui import classify_ui
 SIGNS_KEY = "spell_signs"  # [{"id", "name", "pixels" (28, 28) float32, "thumb"}]
 SEEN_KEY = "spell_seen_uploads"  # upload file ids already added
 NEXT_ID_KEY = "spell_next_id"
+REFUSED_KEY = "spell_refused_uploads"  # file id -> the sentence saying why
 
 st.title("🔡 Spell a word")
 st.write(
@@ -42,15 +43,19 @@ def _add(prepared, name: str) -> None:
 upload_tab, draw_tab = st.tabs(["Upload several", "Draw one by one"])
 with upload_tab:
     uploads = classify_ui.upload_widget("spell", many=True) or []
+    refused = st.session_state.setdefault(REFUSED_KEY, {})
     for upload in uploads:
-        if upload.file_id in seen:
-            continue
-        seen.add(upload.file_id)
-        try:
-            _add(classify_ui.prepare(upload.getvalue(), upload.name, crop=True,
-                                     polarity="auto"), upload.name)
-        except ImageError as error:
-            st.error(classify_ui.error_sentence(error))
+        if upload.file_id not in seen:
+            seen.add(upload.file_id)
+            try:
+                prepared = classify_ui.prepare(
+                    upload.getvalue(), upload.name, crop=True, polarity="auto"
+                )
+                _add(prepared, upload.name)
+            except ImageError as error:
+                refused[upload.file_id] = classify_ui.error_sentence(error)
+        if upload.file_id in refused:  # shown while the file stays uploaded
+            st.error(refused[upload.file_id])
 with draw_tab:
     drawing = classify_ui.canvas_widget("spell")
     if st.button("Add this sign", key="spell_add_drawing", disabled=drawing is None):

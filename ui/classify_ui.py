@@ -215,7 +215,9 @@ def error_sentence(error: Exception) -> str:
     from ui.data_ui import escape_markdown
 
     text = str(error)
-    return escape_markdown(text[:1].upper() + text[1:])
+    if text.startswith("the "):  # our own words ("the drawing ..."), not a name
+        text = "T" + text[1:]
+    return escape_markdown(text)
 
 
 __all__ = [
