@@ -28,12 +28,17 @@ How a batch is augmented:
 2. ``affine_matrices`` composes rotation, zoom, shift and flips about the
    image centre ``((w - 1) / 2, (h - 1) / 2)`` into one output-to-input map per
    image, the 8-number projective form TensorFlow's ``ImageProjectiveTransformV3``
-   takes, in the same order as ImageDataGenerator's ``apply_transform``
-   (``input = R(Z(output) + t)``, then the flips).
+   takes, composed in ImageDataGenerator's ``apply_transform`` order (in
+   centred coordinates ``input = R (Z F output + t)``: the flips ``F``
+   mirror the warped picture, ``Z`` zooms the grid, ``t`` shifts it and ``R``
+   rotates it).
 
 3. ``augment_batch`` warps the whole batch at once, bilinear, with the fill
-   mode for pixels that come from outside the picture (nearest, constant with
-   ``fill_value``, reflect, wrap).
+   mode for pixels that come from outside the picture: nearest and reflect as
+   scipy's (ImageDataGenerator's); constant with ``fill_value`` and wrap as
+   scipy's ``grid-constant`` and ``grid-wrap``, which differ from the plain
+   scipy modes ImageDataGenerator passes on only within a pixel of the border
+   (see ``warp``).
 
 Mapping to ImageDataGenerator's ``apply_transform`` parameters in Keras 3:
 ``theta = angle``, ``zx = zoom_x``, ``zy = zoom_y``, ``tx = -shift_x``,
@@ -224,6 +229,12 @@ def augment_dataset(ds: tf.data.Dataset, settings: AugmentSettings, seed: int):
     ``rerandomize_each_iteration=True``: every epoch (every new iterator) sees
     new transforms, and the whole sequence of epochs is reproducible from
     ``seed``. Identity settings return ``ds`` itself.
+
+    Like every seeded TensorFlow random op, the batch seeds also depend on
+    TensorFlow's global seed when one is set (``tf.random.set_seed``,
+    ``keras.utils.set_random_seed``): the same ``seed`` under the same global
+    seed gives the same stream, in any process, whatever ran before. It works
+    under ``tf.distribute`` strategies and ``model.fit`` alike.
     """
     if settings.is_identity:
         return ds
