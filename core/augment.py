@@ -35,10 +35,12 @@ How a batch is augmented:
 
 3. ``augment_batch`` warps the whole batch at once, bilinear, with the fill
    mode for pixels that come from outside the picture: nearest and reflect as
-   scipy's (ImageDataGenerator's); constant with ``fill_value`` and wrap as
-   scipy's ``grid-constant`` and ``grid-wrap``, which differ from the plain
-   scipy modes ImageDataGenerator passes on only within a pixel of the border
-   (see ``warp``).
+   scipy's (ImageDataGenerator's); constant with ``fill_value`` as scipy's
+   ``grid-constant``, which differs from the plain ``constant`` that
+   ImageDataGenerator passes on only within a pixel of the border; wrap as
+   ``grid-wrap``, a period of exactly the picture's size (scipy's plain
+   ``wrap`` overlaps the first and last pixel, a period one pixel short, so
+   ImageDataGenerator's wrapped-in content sits one pixel off). See ``warp``.
 
 Mapping to ImageDataGenerator's ``apply_transform`` parameters in Keras 3:
 ``theta = angle``, ``zx = zoom_x``, ``zy = zoom_y``, ``tx = -shift_x``,
