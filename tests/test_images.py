@@ -153,6 +153,24 @@ def test_exif_orientation_is_applied_before_anything_else():
     assert upright[:5, :5].mean() < 50
 
 
+def test_exif_orientation_of_a_jpeg_photo_is_applied():
+    picture = np.zeros((40, 80, 3), dtype=np.uint8)  # 80 wide, 40 high
+    picture[:10, :10] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90 degrees counter-clockwise to display"
+    data = _encode(Image.fromarray(picture), "JPEG", exif=exif, quality=95)
+    upright = np.asarray(images.open_image(data, "phone.jpg").convert("L"))
+    assert upright.shape == (80, 40)
+    assert upright[-10:, :10].mean() > 200  # top-left went to bottom-left
+
+
+def test_transparent_webp_keeps_the_sign_visible():
+    rgba = np.zeros((64, 64, 4), dtype=np.uint8)
+    rgba[16:48, 20:44] = (30, 30, 30, 255)
+    data = _encode(Image.fromarray(rgba), "WEBP", lossless=True)
+    _assert_usable(images.prepare_bytes(data, "cutout.webp"))
+
+
 # -- transparency ------------------------------------------------------------
 
 

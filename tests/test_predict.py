@@ -208,3 +208,29 @@ def test_a_finished_run_is_offered_first_and_loads(tmp_path, untrained):
     (run_dir / "model.keras").write_bytes(b"tampered")
     with pytest.raises(predict.ModelError, match="checksum"):
         predict.load_choice(choices[0])
+
+
+@pytest.mark.slow
+def test_validation_rows_as_png_files_get_the_rows_own_letters(real_data_dir):
+    """The round trip of issue 4: a validation row saved as PNG and decoded
+    gives the same input and the same letter as the row itself."""
+    import pandas as pd
+
+    from core import images
+
+    choices = predict.list_model_choices()
+    if not choices:
+        pytest.skip("no trained model: neither models/default nor a finished run")
+    default = [c for c in choices if c.source == "default"]
+    predictor = predict.load_choice((default or choices)[0])
+    frame = pd.read_csv(real_data_dir / "sign_mnist_test.csv.gz", nrows=200)
+    rows = frame.iloc[:, 1:].to_numpy(np.uint8).reshape(-1, 28, 28)
+    decoded = np.stack(
+        [images.prepare_bytes(images.to_png(row), f"row {i}").pixels
+         for i, row in enumerate(rows)]
+    )
+    assert np.abs(decoded - rows).max() <= 1.0
+    np.testing.assert_array_equal(
+        predictor.probabilities(decoded).argmax(axis=1),
+        predictor.probabilities(rows).argmax(axis=1),
+    )
