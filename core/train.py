@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -565,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--compare-augmentation", action="store_true",
                    help="train the configuration twice, with and without augmentation "
                    "(the training page's comparison then comes from the cache)")
+    g.add_argument("--publish-default", metavar="DIR", nargs="?", const="",
+                   help="after training, copy the model to the shipped default "
+                   "model folder (default models/default) with its card")
     g.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by core.jobs
     g.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
@@ -625,6 +629,7 @@ def run_from_folder(run_dir: Path, resume: bool, strategy: str, quiet: bool) -> 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.run_dir:
         return run_from_folder(Path(args.run_dir), args.resume, args.strategy, args.quiet)
@@ -675,7 +680,67 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {rid}: finished, best val accuracy {summary['best_val_accuracy']:.4f}, "
               f"model val accuracy {summary['model_val_accuracy']:.4f}, "
               f"{summary['seconds']:.0f} s", flush=True)
+    if args.publish_default is not None and status == 0:
+        target = Path(args.publish_default or paths.DEFAULT_MODEL_DIR)
+        rid = run_id(configs[0], fingerprint)
+        command = " ".join(shlex.quote(a) for a in ["python", "-m", "core.train", *argv])
+        card = publish_default(store_root / rid, target, command)
+        print(f"published run {rid} to {target}: val accuracy "
+              f"{card['val_accuracy']:.4f}", flush=True)
     return status
+
+
+def publish_default(run_dir: Path, target: Path, command: str) -> dict[str, Any]:
+    """Copy a finished run's model (checksum-verified) to ``target`` as the
+    shipped default: ``model.keras``, ``card.json`` and ``MODEL_CARD.md``."""
+    source = store.verified_file(run_dir)
+    summary = json.loads((run_dir / store.SUMMARY_FILE).read_text())
+    target.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_bytes(target / store.MODEL_FILE, source.read_bytes())
+    config = summary["config"]
+    card = {
+        "command": command,
+        "run_id": run_dir.name,
+        "data_fingerprint": summary["data_fingerprint"],
+        "val_accuracy": summary["model_val_accuracy"],
+        "best_epoch": summary["best_epoch"],
+        "epochs_run": summary["epochs_run"],
+        "seconds_per_epoch": summary["seconds_per_epoch"],
+        "sha256": store.sha256_file(target / store.MODEL_FILE),
+        "config": config,
+        "per_letter_accuracy": summary["per_letter_accuracy"],
+        "trained": time.strftime("%Y-%m-%d", time.gmtime(summary["finished"])),
+    }
+    store.atomic_write_json(target / "card.json", card)
+    weakest = sorted(
+        (v, k) for k, v in summary["per_letter_accuracy"].items() if v is not None
+    )[:3]
+    text = f"""# The shipped default model
+
+The course CNN (Conv2D 75-50-25 with batch norm, Dense 512, 24-way softmax)
+with per-image min-max contrast normalisation as its first layer, so it gives
+the same letters for an image and for `a * image + b`.
+
+- Trained with: `{command}`
+- Data: Sign Language MNIST training split ({summary['data_fingerprint'][:16]}...),
+  validated on the test split (the course's `sign_mnist_valid.csv`).
+- Settings: {config['optimizer']} at {config['learning_rate']:g}, {config['schedule']}
+  schedule, {config['epochs']} epochs, batch {config['batch_size']}, augmentation
+  {'on (course settings)' if config['augment'] else 'off'},
+  {'best epoch kept' if config['restore_best'] else 'last epoch kept'}, seed {config['seed']}.
+- Validation accuracy: **{card['val_accuracy']:.2%}** (best epoch {card['best_epoch']}
+  of {card['epochs_run']}, about {card['seconds_per_epoch']:.0f} s an epoch on 2 CPU
+  cores).
+- Weakest letters on validation: {', '.join(f'{k} {v:.0%}' for v, k in weakest)}.
+- Saved without optimizer state; `card.json` holds the file's sha256, which the
+  app checks before loading it in Keras safe mode.
+
+Known limits: trained on 28x28 grayscale crops of hands on plain backgrounds by
+a small group of signers; photos, drawings and other signers are read less
+reliably. J and Z need motion and are not in the data.
+"""
+    store.atomic_write_bytes(target / "MODEL_CARD.md", text.encode())
+    return card
 
 
 if __name__ == "__main__":

@@ -106,14 +106,17 @@ def curves_figure(epochs: list[dict], title: str = "") -> go.Figure:
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     x = [e["epoch"] for e in epochs]
     for column, metric in ((1, "loss"), (2, "accuracy")):
-        for prefix, name, dash in (("", "training", "solid"), ("val_", "validation", "dot")):
+        for prefix, name, colour in (("", "training", "#1f77b4"),
+                                     ("val_", "validation", "#ff7f0e")):
             figure.add_trace(
                 go.Scatter(
                     x=x,
                     y=[e.get(prefix + metric) for e in epochs],
                     mode="lines+markers",
-                    name=f"{name} {metric}",
-                    line={"dash": dash},
+                    name=name,
+                    legendgroup=name,
+                    showlegend=column == 1,
+                    line={"color": colour, "dash": "solid" if not prefix else "dot"},
                 ),
                 row=1,
                 col=column,
