@@ -102,7 +102,9 @@ def measure(predictor: predict.Predictor, repeats: int = 200) -> dict[str, dict]
         def whole_page(data=data, kind=kind):
             prepared = images.prepare_bytes(data, f"photo.{kind}")
             prediction = predictor.predict(prepared.pixels)
-            return predict.overlay(prepared.preview, prediction.saliency, prepared.square)
+            return predict.overlay(
+                prepared.preview, prediction.saliency, prepared.square
+            )
 
         results[f"{kind}_decode_to_probabilities"] = time_ms(
             decode_to_probabilities, repeats
@@ -111,7 +113,9 @@ def measure(predictor: predict.Predictor, repeats: int = 200) -> dict[str, dict]
         results[f"{kind}_decode_to_probabilities"]["file_bytes"] = len(data)
 
     pixels = images.prepare_bytes(files["jpeg"], "photo.jpg").pixels
-    results["model_call_only"] = time_ms(lambda: predictor.probabilities(pixels), repeats)
+    results["model_call_only"] = time_ms(
+        lambda: predictor.probabilities(pixels), repeats
+    )
     results["keras_model_predict_for_comparison"] = time_ms(
         lambda: predictor.model.predict(pixels.reshape(1, 28, 28, 1), verbose=0),
         max(20, repeats // 10),

@@ -205,7 +205,9 @@ def _shrink(image: Image.Image) -> Image.Image:
     return image.resize(new_size, Image.Resampling.BOX, reducing_gap=2.0)
 
 
-def _to_gray_alpha(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def _to_gray_alpha(
+    image: Image.Image,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """PIL image of any mode -> gray (h, w) float32 0..255, alpha (h, w) float32
     0..1 or None, and a colour preview (h, w, 3) uint8, all at work size."""
     mode = image.mode
@@ -290,7 +292,8 @@ class _Analysis:
 def _analyse(gray: np.ndarray) -> _Analysis:
     border = _border(gray)
     background = float(np.median(border))
-    plain = float(np.mean(np.abs(border - background) <= PLAIN_TOLERANCE)) >= PLAIN_SHARE
+    near = np.abs(border - background) <= PLAIN_TOLERANCE
+    plain = float(np.mean(near)) >= PLAIN_SHARE
     ink = np.abs(gray - background) > FOREGROUND_DIFFERENCE
     has_ink = bool(ink.any())
     stroke = float(np.median(gray[ink])) if has_ink else None
@@ -375,7 +378,10 @@ def prepare_canvas(
 
 
 def prepare_image(
-    image: Image.Image, name: str = "the image", *, crop: bool = True,
+    image: Image.Image,
+    name: str = "the image",
+    *,
+    crop: bool = True,
     polarity: str = "auto",
 ) -> Prepared:
     """An opened, upright PIL image -> the model input with every step."""
@@ -423,7 +429,9 @@ def prepare_image(
         side = float(max(height, width))
         square = ((width - side) / 2, (height - side) / 2, side)
         geometry = (
-            "already square" if height == width else "padded to a square (not stretched)"
+            "already square"
+            if height == width
+            else "padded to a square (not stretched)"
         )
         if crop and not analysis.plain:
             geometry += "; not cropped: the background is not plain"
@@ -435,7 +443,12 @@ def prepare_image(
     steps.append(Step("28x28 model input", _thumb(pixels), "what the model sees"))
     log.info(
         "prepared %s: %dx%d %s, inverted=%s, cropped=%s",
-        name, width, height, kind, invert, cropped,
+        name,
+        width,
+        height,
+        kind,
+        invert,
+        cropped,
     )
     return Prepared(
         pixels=pixels,

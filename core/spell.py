@@ -49,7 +49,9 @@ def read_signs(predictor, pixels: np.ndarray) -> list[Reading]:
     for row, ranked in zip(probabilities, order):
         first, second = int(ranked[0]), int(ranked[1])
         readings.append(
-            Reading(LETTERS[first], float(row[first]), LETTERS[second], float(row[second]))
+            Reading(
+                LETTERS[first], float(row[first]), LETTERS[second], float(row[second])
+            )
         )
     return readings
 
@@ -74,7 +76,9 @@ def check_word(intended: str, read: str) -> WordCheck:
     if not word:
         return WordCheck("", "", True)
     if not word.isascii() or not word.isalpha():
-        return WordCheck(word, "Type the intended word with the letters A to Z only.", False)
+        return WordCheck(
+            word, "Type the intended word with the letters A to Z only.", False
+        )
     motion = sorted(set(word) & set(MOTION_LETTERS))
     if motion:
         needed = " and ".join(motion)
@@ -90,7 +94,10 @@ def check_word(intended: str, read: str) -> WordCheck:
     if read == word:
         message = f"Read as {word}, as intended."
     elif len(read) != len(word):
-        message = f"{len(read)} signs read as {read or 'nothing'}; {word} has {len(word)} letters."
+        message = (
+            f"{len(read)} signs read as {read or 'nothing'}; "
+            f"{word} has {len(word)} letters."
+        )
     else:
         wrong = sum(not m for m in matches)
         message = f"Read as {read}: {wrong} of {len(word)} letters differ from {word}."

@@ -60,8 +60,10 @@ with draw_tab:
     drawing = classify_ui.canvas_widget("spell")
     if st.button("Add this sign", key="spell_add_drawing", disabled=drawing is None):
         try:
-            _add(classify_ui.prepare(drawing, "the drawing", crop=True,
-                                     polarity="auto"), "drawing")
+            prepared = classify_ui.prepare(
+                drawing, "the drawing", crop=True, polarity="auto"
+            )
+            _add(prepared, "drawing")
             classify_ui.clear_canvas("spell")
             st.rerun()
         except ImageError as error:
@@ -91,7 +93,9 @@ if check.message:
     )
 
 for index, (sign, reading) in enumerate(zip(signs, readings)):
-    thumb, text, up, down, drop = st.columns([1, 4, 1, 1, 1], vertical_alignment="center")
+    thumb, text, up, down, drop = st.columns(
+        [1, 4, 1, 1, 1], vertical_alignment="center"
+    )
     with thumb:
         st.image(sign["thumb"])
     with text:
@@ -106,7 +110,8 @@ for index, (sign, reading) in enumerate(zip(signs, readings)):
     if up.button("↑", key=f"spell_up_{sign['id']}", disabled=index == 0):
         st.session_state[SIGNS_KEY] = spell.move(signs, index, -1)
         st.rerun()
-    if down.button("↓", key=f"spell_down_{sign['id']}", disabled=index == len(signs) - 1):
+    last = index == len(signs) - 1
+    if down.button("↓", key=f"spell_down_{sign['id']}", disabled=last):
         st.session_state[SIGNS_KEY] = spell.move(signs, index, +1)
         st.rerun()
     if drop.button("✕", key=f"spell_remove_{sign['id']}"):

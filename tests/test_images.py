@@ -28,8 +28,11 @@ def _hand_like(size=(64, 48), seed=0) -> np.ndarray:
     width, height = size
     yy, xx = np.mgrid[0:height, 0:width]
     background = rng.integers(20, 110, size=(height, width))
-    inside = ((xx - width / 2) / (width / 4)) ** 2 + ((yy - height / 2) / (height / 3)) ** 2
-    picture = np.where(inside <= 1, 200 + rng.integers(0, 40, (height, width)), background)
+    inside = ((xx - width / 2) / (width / 4)) ** 2 + (
+        (yy - height / 2) / (height / 3)
+    ) ** 2
+    hand = 200 + rng.integers(0, 40, (height, width))
+    picture = np.where(inside <= 1, hand, background)
     return picture.astype(np.uint8)
 
 
@@ -255,7 +258,8 @@ def test_large_photo_is_worked_at_a_small_size_and_steps_are_small():
     picture = np.asarray(
         Image.fromarray(_hand_like((160, 120))).resize((1600, 1200))
     )
-    prepared = images.prepare_bytes(_encode(Image.fromarray(picture), "JPEG"), "big.jpg")
+    data = _encode(Image.fromarray(picture), "JPEG")
+    prepared = images.prepare_bytes(data, "big.jpg")
     assert max(prepared.preview.shape[:2]) <= images.WORK_SIZE
     assert [s.name for s in prepared.steps][-1] == "28x28 model input"
     for step in prepared.steps:

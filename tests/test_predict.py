@@ -226,8 +226,10 @@ def test_validation_rows_as_png_files_get_the_rows_own_letters(real_data_dir):
     frame = pd.read_csv(real_data_dir / "sign_mnist_test.csv.gz", nrows=200)
     rows = frame.iloc[:, 1:].to_numpy(np.uint8).reshape(-1, 28, 28)
     decoded = np.stack(
-        [images.prepare_bytes(images.to_png(row), f"row {i}").pixels
-         for i, row in enumerate(rows)]
+        [
+            images.prepare_bytes(images.to_png(row), f"row {i}").pixels
+            for i, row in enumerate(rows)
+        ]
     )
     assert np.abs(decoded - rows).max() <= 1.0
     np.testing.assert_array_equal(

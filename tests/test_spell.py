@@ -38,7 +38,9 @@ def test_signs_are_read_in_order_in_one_call():
 
 
 def test_unsure_letter_is_marked_with_its_runner_up():
-    predictor = FixedPredictor([_confident("B", 0.9), _confident("K", 0.45, runner="V")])
+    predictor = FixedPredictor(
+        [_confident("B", 0.9), _confident("K", 0.45, runner="V")]
+    )
     sure, unsure = spell.read_signs(predictor, np.zeros((2, 28, 28)))
     assert not sure.unsure
     assert unsure.unsure and unsure.runner_up == "V"
