@@ -633,7 +633,11 @@ def _describe(dataset: Dataset) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m core.data", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m core.data",
+        description="Check the Sign Language MNIST CSVs of a data folder, or "
+        "download them from Kaggle into it (default: ASL_DATA_DIR, else data/).",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate the CSVs of a data folder")
     check.add_argument("folder", nargs="?", default=None)
@@ -653,6 +657,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_describe(load_dataset(folder)))
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
+        if args.command == "check":
+            print("(python -m core.data download fetches them)", file=sys.stderr)
         return 1
     return 0
 
