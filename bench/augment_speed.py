@@ -162,7 +162,8 @@ def measure(x, y, repeats: int = 5, batch_sizes=BATCH_SIZES) -> dict:
         generator = time_image_data_generator(x, y, batch_size, min(repeats, 3))
         keras_layers = time_keras_layers(x, y, batch_size, repeats)
         med = statistics.median
-        project_s = max(0.0, med(project["stream_with"]) - med(project["stream_without"]))
+        marginal = med(project["stream_with"]) - med(project["stream_without"])
+        project_s = max(0.0, marginal)
         seconds = {
             "project": project_s,
             "project_stream_with_augmentation": med(project["stream_with"]),

@@ -202,7 +202,9 @@ with picture:
             st.image(grid, caption="Augmented, one draw each")
     else:
         augmented_tab, originals_tab = st.tabs(["Augmented", "Originals"])
-        augmented_tab.image(grid, caption="Each image of a random batch, augmented once")
+        augmented_tab.image(
+            grid, caption="Each image of a random batch, augmented once"
+        )
         originals_tab.image(
             augment.grid_of(dataset.train_x[chosen], GRID_COLUMNS),
             caption="The same batch as it is in the file",

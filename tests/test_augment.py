@@ -154,7 +154,9 @@ def test_flip_is_applied_after_the_shift_as_in_the_generator():
 
 
 def test_sampled_parameters_stay_within_their_ranges():
-    settings = AugmentSettings(rotation=15, zoom=0.2, width_shift=0.1, height_shift=0.05)
+    settings = AugmentSettings(
+        rotation=15, zoom=0.2, width_shift=0.1, height_shift=0.05
+    )
     params = {
         k: v.numpy() for k, v in augment.transform_params(4000, settings, 3).items()
     }
@@ -328,7 +330,7 @@ CASES = [
     ],
 )
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.filterwarnings("ignore:Please import `affine_transform`:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Please import `affine_transform`")
 def test_pixels_match_image_data_generator_apply_transform(mode, scipy_mode, case):
     generator = generator_class()(fill_mode="nearest", cval=7.0)
     generator.fill_mode = scipy_mode  # passed straight on to scipy.ndimage
