@@ -246,7 +246,8 @@ def test_fill_modes_differ_where_the_picture_has_moved_away():
 # Inside tf.data and tf.function (how training uses it)
 
 
-def make_batches(n: int = 48, batch: int = 16) -> tf.data.Dataset:
+def make_batches(n: int = 50, batch: int = 16) -> tf.data.Dataset:
+    """Three full batches and a partial one of 2, as ``.batch`` leaves it."""
     labels = np.arange(n) % 24
     return tf.data.Dataset.from_tensor_slices((random_images(n), labels)).batch(batch)
 
@@ -262,7 +263,7 @@ def test_augment_dataset_in_a_pipeline_keeps_labels_and_varies_by_epoch():
     x1, y1 = epoch(augmented)
     x2, y2 = epoch(augmented)
     x0, y0 = epoch(ds)
-    assert x1.shape == (48, 28, 28, 1) and x1.dtype == np.float32
+    assert x1.shape == (50, 28, 28, 1) and x1.dtype == np.float32
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_array_equal(y2, y0)
     assert np.abs(x1 - x0).mean() > 1.0  # augmented at all
@@ -362,3 +363,25 @@ def test_augment_grid_source_repeats_one_image_and_tiles_a_batch():
     tiled = augment.augment_grid_source(batch, 5)
     np.testing.assert_array_equal(tiled[3, :, :, 0], batch[0])
     np.testing.assert_array_equal(tiled[4, :, :, 0], batch[1])
+
+
+def test_preview_grid_cells_follow_the_parameters_it_reports():
+    # Rotation only, on a lone pixel: each cell's bright spot must sit where
+    # the reported angle puts it, so the page's table describes its grid.
+    settings = AugmentSettings(
+        rotation=40, zoom=0, width_shift=0, height_shift=0, horizontal_flip=False
+    )
+    image = np.zeros((1, 28, 28), np.uint8)
+    image[0, 8, 20] = 255
+    grid, drawn = augment.preview(image, settings, seed=3, rows=2, columns=4, scale=1)
+    assert grid.shape == (2 * 29 - 1, 4 * 29 - 1) and grid.dtype == np.uint8
+    assert np.ptp(drawn["angle"]) > 10  # the cells really differ
+    x, y_up = 20 - CENTRE, CENTRE - 8
+    for cell, angle in enumerate(np.deg2rad(drawn["angle"])):
+        top, left = (cell // 4) * 29, (cell % 4) * 29
+        picture = grid[top : top + 28, left : left + 28].astype(np.float32)
+        row, col = centroid(picture[np.newaxis, :, :, np.newaxis])
+        expected_col = CENTRE + x * np.cos(angle) - y_up * np.sin(angle)
+        expected_row = CENTRE - (x * np.sin(angle) + y_up * np.cos(angle))
+        assert row == pytest.approx(expected_row, abs=0.6), cell
+        assert col == pytest.approx(expected_col, abs=0.6), cell
