@@ -11,7 +11,7 @@ is exactly what the network sees. Deliberately not here: any array maths.
 import pandas as pd
 import streamlit as st
 
-from core import augment, labels
+from core import labels
 from core.config import FILL_MODES, AugmentSettings
 from ui import data_ui
 
@@ -35,6 +35,11 @@ st.write(
 )
 
 dataset = data_ui.require_dataset()
+
+# core.augment brings TensorFlow (seconds, once per server): import it after the
+# title is on screen, under a spinner, instead of behind a blank page.
+with st.spinner("Starting TensorFlow (the first visit only)..."):
+    from core import augment
 
 # --- controls ----------------------------------------------------------------
 
