@@ -1,10 +1,10 @@
 """AppTest runs of the classify and spell pages: no model, a model with no input
 yet, each input source's empty state, and a model file changed behind its card.
 
-AppTest (Streamlit 1.67) cannot drive ``st.file_uploader`` or the drawing
-canvas, so what happens to an uploaded or drawn image is covered at the core
-level (tests/test_images.py, tests/test_predict.py, tests/test_spell.py) and in
-the browser check described in the report.
+AppTest (Streamlit 1.67) drives ``st.file_uploader`` and ``st.camera_input``
+(``set_value``), but not the drawing canvas (a custom component): drawing is
+covered by tests/browser/test_classify.py in real Chromium, and every kind of
+image by tests/test_images.py.
 """
 
 from __future__ import annotations
@@ -106,3 +106,78 @@ def test_spell_page_with_a_model_and_no_signs(default_model):
     app = _run("spell.py")
     assert not app.exception
     assert "Add signs" in _texts(app.info)
+
+
+def _row_png(seed: int) -> bytes:
+    import numpy as np
+
+    from core import images
+
+    rng = np.random.default_rng(seed)
+    return images.to_png(rng.integers(0, 256, size=(28, 28)).astype(np.uint8))
+
+
+def _upload(app: AppTest, key: str, files) -> AppTest:
+    """Give the page's uploader files, as a browser would, and rerun."""
+    return app.file_uploader(key=key).set_value(files).run()
+
+
+def test_an_uploaded_image_is_shown_step_by_step(default_model):
+    app = _run("classify.py")
+    _upload(app, "classify_upload", ("row.png", _row_png(0), "image/png"))
+    assert not app.exception
+    assert "The model reads" in _texts(app.subheader)
+    assert "Assumed a photo" in _texts(app.caption)
+    assert len(app.get("plotly_chart")) == 1
+    assert len(app.get("image")) >= 7  # overlay, input, five steps (no data set)
+    assert "Load the data set" in _texts(app.info)  # for the reference image
+
+
+def test_a_camera_photo_is_classified(default_model):
+    app = _run("classify.py")
+    app.button_group(key="classify_source").set_value("Camera").run()
+    app.toggle(key="classify_camera_on").set_value(True).run()
+    import io
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.open(io.BytesIO(_row_png(4))).resize((320, 240)).save(photo, "JPEG")
+    app.camera_input(key="classify_camera").set_value(
+        ("shot.jpg", photo.getvalue(), "image/jpeg")
+    ).run()
+    assert not app.exception
+    assert "The model reads" in _texts(app.subheader)
+
+
+def test_a_broken_upload_gets_one_sentence_naming_the_file(default_model):
+    app = _run("classify.py")
+    _upload(app, "classify_upload", ("notes*.png", b"not an image", "image/png"))
+    assert not app.exception
+    (error,) = app.error
+    assert "notes" in error.value and "is not an image" in error.value
+    assert "\\*" in error.value  # markdown escaped: shown as text
+    assert "model reads" not in _texts(app.subheader)
+
+
+def test_spell_page_reads_uploads_in_order_and_reorders(default_model):
+    app = _run("spell.py")
+    files = [(f"{seed}.png", _row_png(seed), "image/png") for seed in (1, 2, 3)]
+    _upload(app, "spell_upload", files)
+    assert not app.exception
+    word = _texts(app.subheader).removeprefix("Reads: ")
+    assert len(word) == 3
+    app.button(key="spell_down_0").click().run()  # first sign one place down
+    assert _texts(app.subheader).removeprefix("Reads: ") == word[1] + word[0] + word[2]
+    app.button(key="spell_remove_0").click().run()  # drop the (now second) sign
+    assert _texts(app.subheader).removeprefix("Reads: ") == word[1] + word[2]
+
+
+def test_an_image_above_the_cap_is_refused_in_one_sentence(default_model):
+    from core import images
+
+    app = _run("classify.py")
+    huge = b"\x89PNG\r\n\x1a\n" + bytes(images.MAX_FILE_BYTES)
+    _upload(app, "classify_upload", ("huge.png", huge, "image/png"))
+    assert not app.exception
+    assert "limited to 20 MB" in _texts(app.error)
