@@ -179,12 +179,25 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
             z=share,
             x=letters,
             y=letters,
-            customdata=counts,
             colorscale="Blues",
             zmin=0,
             zmax=1,
-            hovertemplate="true %{y}, read as %{x}: %{customdata} images<extra></extra>",
+            hoverinfo="skip",
             colorbar={"title": "share"},
+        )
+    )
+    # Streamlit reports no selection for heatmap clicks, so an invisible
+    # square marker sits on every cell: clicking it selects that cell.
+    rows, columns = np.indices(counts.shape)
+    figure.add_trace(
+        go.Scatter(
+            x=[letters[c] for c in columns.ravel()],
+            y=[letters[r] for r in rows.ravel()],
+            customdata=counts.ravel(),
+            mode="markers",
+            marker={"symbol": "square", "size": 18, "opacity": 0.01, "color": "black"},
+            hovertemplate="true %{y}, read as %{x}: %{customdata} images<extra></extra>",
+            showlegend=False,
         )
     )
     figure.update_yaxes(autorange="reversed", title_text="true letter", type="category")
