@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"epochs of the course pipeline (default {COURSE_EPOCHS})")
     parser.add_argument("--project-epochs", type=int, default=None,
-                        help="epochs of the project's training (default: the "
-                        "project's default configuration)")
+                        help="epochs of the project's training (default: those of "
+                        "the project's default configuration, the training page's)")
     parser.add_argument("--floor-epochs", type=int, default=None,
                         help="epochs of the no-augmentation floor (default 3)")
     parser.add_argument("--train-rows", type=int, default=None,
@@ -95,8 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_options(args: argparse.Namespace) -> dict:
     """Command-line values with the defaults of a full or a quick run."""
-    from core.config import TrainConfig
-
     quick = args.quick
     skip = {name.strip() for item in args.skip for name in item.split(",") if name.strip()}
     unknown = skip - set(PARTS)
@@ -110,7 +108,7 @@ def resolve_options(args: argparse.Namespace) -> dict:
         "quick": quick,
         "data_dir": str(args.data_dir),
         "course_epochs": pick(args.epochs, COURSE_EPOCHS, 2),
-        "project_epochs": pick(args.project_epochs, TrainConfig().epochs, 2),
+        "project_epochs": pick(args.project_epochs, 0, 2),  # 0: the default's
         "floor_epochs": pick(args.floor_epochs, 3, 2),
         "train_rows": pick(args.train_rows, 0, 3000),
         "repeats": pick(args.repeats, 5, 2),
@@ -121,18 +119,14 @@ def resolve_options(args: argparse.Namespace) -> dict:
 
 
 def reductions(options: dict) -> list[str]:
-    """What this run left out or cut, compared with the full benchmark."""
-    from core.config import TrainConfig
-
+    """What this run left out or cut, compared with the full benchmark (the
+    project's epochs are checked once its default configuration is known)."""
     out = []
     if options["train_rows"]:
         out.append(f"training split cut to its first {options['train_rows']:,} rows "
                    f"(of {FULL_TRAIN_ROWS:,}); validation on all rows")
     if options["course_epochs"] < COURSE_EPOCHS:
         out.append(f"course pipeline {options['course_epochs']} epochs, not {COURSE_EPOCHS}")
-    if options["project_epochs"] < TrainConfig().epochs:
-        out.append(f"project training {options['project_epochs']} epochs, not "
-                   f"{TrainConfig().epochs}")
     if options["repeats"] < 5:
         out.append(f"{options['repeats']} repeats of the short measurements, not 5")
     if options["course_steps"] != "ceil":
@@ -239,14 +233,22 @@ class Bench:
 
     def load(self):
         if self.dataset is None:
-            from core.config import TrainConfig
             from core.data import load_dataset
 
+            from bench import project
+
             self.dataset = load_dataset(Path(self.options["data_dir"]))
+            default, self.config_source = project.page_default_config(
+                Path(self.options["data_dir"]), self.work_dir / "page-store"
+            )
+            self.say(f"project configuration: {self.config_source}")
+            epochs = self.options["project_epochs"] or default.epochs
+            if epochs < default.epochs:
+                self.results["reduced"].append(
+                    f"project training {epochs} epochs, not its default {default.epochs}"
+                )
             self.config = dataclasses.replace(
-                TrainConfig(),
-                epochs=self.options["project_epochs"],
-                train_rows=self.options["train_rows"],
+                default, epochs=epochs, train_rows=self.options["train_rows"]
             )
         return self.dataset
 
@@ -330,7 +332,7 @@ class Bench:
         result["first_epoch_s"] = summary["first"]
         result["median_epoch_after_first_s"] = summary["median_after_first"]
         result["how"] = (
-            "core.train.train with the project's default TrainConfig "
+            f"core.train.train with {self.config_source}: "
             f"(epochs {self.config.epochs}, batch {self.config.batch_size}, "
             f"{self.config.optimizer} {self.config.learning_rate}, schedule "
             f"{self.config.schedule}, augmentation {'on' if self.config.augment else 'off'}"
@@ -354,28 +356,42 @@ class Bench:
         summary = stats.epoch_summary(result["epoch_seconds"])
         result["first_epoch_s"] = summary["first"]
         result["median_epoch_after_first_s"] = summary["median_after_first"]
+        x, y = self.train_arrays()
+        blocks, per_block = (4, 20) if self.options["quick"] else (8, 50)
+        result["interleaved"] = project.interleaved_epoch_ratio(
+            self.config, x, y, blocks, per_block
+        )
         result["how"] = (
             "the project's default configuration with augmentation off, "
             f"{config.epochs} epochs, same batch size {config.batch_size}, through "
-            "core.train.train; the figure compared is the median epoch after the first"
+            "core.train.train (median epoch after the first); then, because two "
+            "trainings minutes apart see different load on this shared machine, "
+            f"interleaved: one model trained {blocks} blocks of {per_block} batches "
+            "from each stream (core.train's stream with and without augmentation), "
+            "alternating, train_on_batch; the target uses the ratio of those medians"
         )
         return result
 
     def part_augmentation(self) -> dict:
-        from bench import augmentation
+        from bench import augment_speed
 
         x, y = self.train_arrays()
-        result = augmentation.measure(self.config, x, y, self.options["repeats"])
-        result["how"] = (
-            f"one epoch of batches of {augmentation.BATCH_SIZE} over {len(x):,} "
-            "training images, no training: the project's core.augment as the "
-            "training stream of core.train (stream with augmentation minus the same "
-            "stream without), Keras 3 preprocessing layers (RandomRotation, RandomZoom, "
-            "RandomTranslation, RandomFlip) mapped in tf.data, and the course's "
-            "ImageDataGenerator flow indexed batch by batch; medians of repeats after "
-            "one untimed pass"
-        )
-        return result
+        images = x.reshape(len(x), 28, 28, 1).astype("float32")
+        measured = augment_speed.measure(images, y.astype("int32"),
+                                         self.options["repeats"], (32,))
+        batch = measured["batches"]["32"]
+        return {
+            "how": f"bench/augment_speed.py measure(): one epoch of batches of 32 over "
+            f"{len(x):,} training images, no training, course settings, raw 0..255 "
+            "float32; project = core.augment.augment_dataset stream minus the same "
+            "tf.data stream without augmentation (both shown, and the bare warp op); "
+            "Keras 3 preprocessing layers mapped in tf.data; ImageDataGenerator flow "
+            f"drained; medians of {measured['repeats']} passes (at most 3 for "
+            "ImageDataGenerator) after one untimed pass",
+            "rows": measured["rows"],
+            "seconds_per_epoch": batch["seconds_per_epoch"],
+            "times_slower_than_project_stream": batch["times_slower_than_project_stream"],
+        }
 
     def part_cache_hit(self) -> dict:
         from bench import project
@@ -408,21 +424,27 @@ class Bench:
         return result
 
     def part_prediction(self) -> dict:
-        from bench import prediction
+        from bench import predict_speed
+        from core import predict, store
 
         if self.project_run_dir is None:
             return {"skipped": "the project part did not train a model to ask"}
-        ds = self.load()
         repeats = max(50, self.options["repeats"] * 40)
-        timing = prediction.measure(self.project_run_dir, ds.valid_x[0], repeats)
+        predictor = predict.Predictor(store.load_model(self.project_run_dir), "bench")
+        timing = predict_speed.measure(predictor, repeats)
+        photo = timing["jpeg_decode_to_probabilities"]
         return {
-            "how": f"one validation image as a 280x280 RGB PNG ({timing['png_bytes']} "
-            "bytes); each call core.images.prepare_bytes (decode, grey, crop, 28x28) "
-            "then core.predict.Predictor.probabilities on the project's trained model "
-            f"(loaded once, as the page caches it); {repeats} calls after 3 untimed",
-            "median_s": stats.median(timing["seconds"]),
-            "p95_s": stats.percentile(timing["seconds"], 95),
-            "with_grad_cam_median_s": stats.median(timing["explained_seconds"]),
+            "how": "bench/predict_speed.py measure() with the project's trained model "
+            "(loaded once, as the classify page caches it): a 1200x900 photo-like "
+            "image as JPEG and as PNG bytes, each call core.images.prepare_bytes "
+            "(decode, grey, crop, 28x28) then Predictor.probabilities; "
+            f"{repeats} calls after 10 untimed; the target uses the JPEG figure",
+            "median_s": photo["median_ms"] / 1000,
+            "p95_s": photo["p95_ms"] / 1000,
+            "milliseconds": {
+                f"{name} median / p95": f"{v['median_ms']:.2f} / {v['p95_ms']:.2f}"
+                for name, v in timing.items()
+            },
         }
 
     def part_app(self) -> dict:
@@ -447,6 +469,28 @@ class Bench:
             ),
             "launches": runs,
         }
+        try:
+            memory = app.measure_training_memory_via_page(
+                {"ASL_DATA_DIR": self.options["data_dir"]},
+                self.work_dir / "page-memory-store",
+            )
+            result.update(memory)
+            result["notes"] = [
+                "memory: RSS of the server's whole process tree (the server and the "
+                "`python -m core.train --run-dir` child core.jobs starts), sampled every "
+                "0.25 s from /proc, from pressing Train on the training page (epochs 1, "
+                "training rows 3000, other controls at their defaults) in headless "
+                "Chromium until the run's summary.json appeared; idle = the same tree "
+                "with the training page open before pressing Train"
+            ]
+        except Exception as error:  # noqa: BLE001 - fall back to the command line
+            result.update(self._cli_training_memory())
+            result["notes"].insert(0, f"driving the training page failed ({error})")
+        return result
+
+    def _cli_training_memory(self) -> dict:
+        from bench import app
+
         memory_store = self.work_dir / "memory-store"
         command = [
             sys.executable, "-m", "core.train", "--quiet",
@@ -454,17 +498,14 @@ class Bench:
             "--train-rows", "3000", "--epochs", "1", "--seed", "7",
         ]
         memory = app.measure_training_memory(command, {"ASL_STORE_DIR": str(memory_store)})
-        result.update(memory)
-        result["notes"] = [
+        memory["notes"] = [
             "memory: RSS of the server's process tree (start page open in the browser) "
             "and of a training beside it, `" + shlex.join(command[1:]) + "`, sampled "
-            "every 0.25 s from /proc while it ran. The training was started from the "
-            "command line, not through the server's training page (driving the page "
-            "was not done in this benchmark); core.jobs runs a page's training as "
-            "the same `python -m core.train` child process, so the server's peak "
-            "while training through the page is about server idle + training peak"
+            "every 0.25 s from /proc while it ran. core.jobs runs a page's training as "
+            "the same `python -m core.train` child process, so the server's peak while "
+            "training through the page is about server idle + training peak"
         ]
-        return result
+        return memory
 
     def part_gpu(self) -> dict:
         import tensorflow as tf

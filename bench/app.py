@@ -300,3 +300,66 @@ def measure_training_memory(
         if playwright is not None:
             playwright.stop()
         stop_server(server)
+
+
+def measure_training_memory_via_page(
+    env: dict[str, str], store_root: Path, epochs: int = 1, rows: int = 3000,
+    timeout: float = 900,
+) -> dict:
+    """Peak RSS of the server's process tree while a training launched from its
+    own training page runs (``core.jobs`` starts it as a child of the server).
+
+    In headless Chromium: open the training page, set epochs and training rows,
+    press Train, then sample until a ``summary.json`` appears in the server's
+    (fresh) run store. Needs Playwright and Chromium; raises when the page
+    cannot be driven, so the caller can fall back and say so."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    started = time.perf_counter()
+    server = start_server(port, {**env, "ASL_STORE_DIR": str(store_root)})
+    try:
+        wait_until_served(server, port, started)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/train", timeout=120_000)
+                train_button = page.get_by_role("button", name="Train", exact=True)
+                train_button.wait_for(timeout=180_000)
+                time.sleep(2.0)  # the page's script run ends; TensorFlow is loaded
+                idle_rss = tree_rss_bytes(server.pid)
+                for label, value in (("Epochs", epochs), ("Training rows (0 = all)", rows)):
+                    field = page.get_by_label(label, exact=True)
+                    field.fill(str(value))
+                    field.press("Enter")
+                    time.sleep(1.5)  # each change reruns the page
+                with RssSampler({"server": server.pid}) as sampler:
+                    launched = time.perf_counter()
+                    train_button.click()
+                    deadline = launched + timeout
+                    while time.perf_counter() < deadline:
+                        if list(store_root.glob("*/summary.json")):
+                            break
+                        if server.poll() is not None:
+                            raise RuntimeError("the server exited during the training")
+                        time.sleep(0.5)
+                    else:
+                        raise TimeoutError(f"no finished run within {timeout:.0f} s")
+                    time.sleep(1.0)
+                    finished = time.perf_counter() - launched
+            finally:
+                browser.close()
+        runs = [p.parent.name for p in store_root.glob("*/summary.json")]
+        return {
+            "driven_by": "the training page in headless Chromium",
+            "server_idle_rss_mb": idle_rss / 2**20,
+            "server_peak_rss_mb": sampler.peaks["server"] / 2**20,
+            "training_seconds": finished,
+            "samples": sampler.samples,
+            "run_ids": ", ".join(runs),
+        }
+    finally:
+        stop_server(server)

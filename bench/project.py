@@ -185,3 +185,121 @@ def time_course_parse(folder: Path, repeats: int) -> list[float]:
     from bench import course
 
     return stats.repeat_timed(lambda: course.read_course_frames(folder), repeats)
+
+
+_PAGE_DEFAULTS_SNIPPET = """
+import json, os, sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(os.path.abspath("pages/train.py"), default_timeout=180)
+at.run()
+values = {}
+for kind in ("number_input", "select_slider", "radio", "selectbox", "toggle"):
+    for widget in getattr(at, kind):
+        values[widget.key] = widget.value
+print("DEFAULTS " + json.dumps({"values": values,
+                                "exceptions": [str(e.value) for e in at.exception]}))
+"""
+
+# Training page widget key -> TrainConfig field.
+PAGE_KEYS = {
+    "train_epochs": "epochs",
+    "train_batch_size": "batch_size",
+    "train_optimizer": "optimizer",
+    "train_learning_rate": "learning_rate",
+    "train_schedule": "schedule",
+    "train_early_stopping": "early_stopping",
+    "train_restore_best": "restore_best",
+    "train_augment": "augment",
+    "train_seed": "seed",
+}
+
+
+def config_from_page_values(values: dict):
+    """The TrainConfig the training page launches for these widget values
+    (augmentation settings: the augmentation page's defaults)."""
+    from core.config import TrainConfig
+    from core.train import canonical
+
+    fields = {PAGE_KEYS[k]: v for k, v in values.items() if k in PAGE_KEYS}
+    for name in ("epochs", "batch_size", "seed"):
+        if name in fields:
+            fields[name] = int(fields[name])
+    if "learning_rate" in fields:
+        fields["learning_rate"] = float(fields["learning_rate"])
+    return canonical(TrainConfig(**fields))
+
+
+def page_default_config(data_dir: Path, store_root: Path) -> tuple[object, str]:
+    """The configuration the training page launches when nobody touches a
+    control, read from the page itself with AppTest in a fresh Python; falls
+    back to ``TrainConfig()`` and says why when the page cannot be read."""
+    from core.config import TrainConfig
+
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(PROJECT_ROOT),
+        ASL_DATA_DIR=str(data_dir),
+        ASL_STORE_DIR=str(store_root),
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PAGE_DEFAULTS_SNIPPET],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )
+        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("DEFAULTS ")]
+        if not lines:
+            raise RuntimeError((done.stderr.strip().splitlines() or ["no output"])[-1])
+        read = json.loads(lines[-1][len("DEFAULTS ") :])
+        if read["exceptions"] or not read["values"]:
+            raise RuntimeError(f"the page raised {read['exceptions'][:1]}")
+        return config_from_page_values(read["values"]), (
+            "the training page's defaults (read from pages/train.py with AppTest)"
+        )
+    except Exception as error:  # noqa: BLE001 - fall back, and say so
+        return TrainConfig(), f"TrainConfig() defaults (the page could not be read: {error})"
+
+
+def interleaved_epoch_ratio(config, x, y, blocks: int = 8, block_batches: int = 50) -> dict:
+    """Training with and without augmentation, alternated in short blocks on
+    one model, so both see the same machine load: seconds a batch of each.
+
+    Both streams are ``core.train.make_train_dataset`` (augmentation on, and
+    the same with it off), each iterated without end; each block trains
+    ``block_batches`` batches with ``train_on_batch``, the arms' order
+    alternating block by block. The ratio of the medians of the blocks is the
+    epoch slowdown augmentation costs, far less noisy on a shared machine
+    than two separate trainings minutes apart."""
+    from core.train import compile_model, make_train_dataset
+
+    one_epoch = dataclasses.replace(config, epochs=1)
+    arms = {
+        "augmented": make_train_dataset(one_epoch, x, y, 0).repeat(),
+        "plain": make_train_dataset(floor_config(one_epoch), x, y, 0).repeat(),
+    }
+    iterators = {name: iter(ds) for name, ds in arms.items()}
+    model = compile_model(one_epoch, steps_per_epoch=blocks * block_batches)
+
+    def block(name: str) -> float:
+        iterator = iterators[name]
+        start = time.perf_counter()
+        for _ in range(block_batches):
+            images, labels = next(iterator)
+            model.train_on_batch(images, labels)
+        return (time.perf_counter() - start) / block_batches
+
+    for name in arms:  # warm-up: traces the train step, fills the prefetch buffers
+        block(name)
+    seconds = {name: [] for name in arms}
+    for index in range(blocks):
+        order = ("augmented", "plain") if index % 2 == 0 else ("plain", "augmented")
+        for name in order:
+            seconds[name].append(block(name))
+    augmented, plain = stats.median(seconds["augmented"]), stats.median(seconds["plain"])
+    return {
+        "blocks": blocks,
+        "batches_per_block": block_batches,
+        "augmented_s_per_batch": augmented,
+        "plain_s_per_batch": plain,
+        "ratio": stats.ratio(augmented, plain),
+        "block_seconds_per_batch": seconds,
+    }
