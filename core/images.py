@@ -125,14 +125,14 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data))
             _check_pixels(image.size, name)
-            if image.format == "JPEG":
+            if image.format in ("JPEG", "MPO"):  # MPO: a phone's multi-picture JPEG
                 # Decode a big JPEG at 1/2, 1/4 or 1/8 scale straight away:
                 # still at least WORK_SIZE on each side, several times faster.
                 image.draft(image.mode, (WORK_SIZE, WORK_SIZE))
             image.seek(0)  # the first frame of a GIF or an animated WebP
             image.load()
             source_format = image.format
-            image = ImageOps.exif_transpose(image)
+            image = _upright(image, name)
             image.info["source_format"] = source_format
         except ImageError:
             raise
@@ -152,6 +152,16 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
                 f"{name} is truncated or damaged and could not be decoded."
             ) from None
     return image
+
+
+def _upright(image: Image.Image, name: str) -> Image.Image:
+    """Apply the EXIF orientation; a broken EXIF block leaves the image as is
+    (a photo is still worth classifying when only its metadata is damaged)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception as error:  # noqa: BLE001 - any EXIF parsing failure
+        log.info("ignoring the unreadable EXIF orientation of %s: %r", name, error)
+        return image
 
 
 def _check_pixels(size: tuple[int, int], name: str) -> None:

@@ -167,6 +167,12 @@ def test_exif_orientation_of_a_jpeg_photo_is_applied():
     assert upright[-10:, :10].mean() > 200  # top-left went to bottom-left
 
 
+def test_a_photo_with_damaged_exif_is_still_read():
+    image = Image.fromarray(_hand_like((60, 40))).convert("RGB")
+    data = _encode(image, "JPEG", exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f")
+    _assert_usable(images.prepare_bytes(data, "odd.jpg"))
+
+
 def test_transparent_webp_keeps_the_sign_visible():
     rgba = np.zeros((64, 64, 4), dtype=np.uint8)
     rgba[16:48, 20:44] = (30, 30, 30, 255)
