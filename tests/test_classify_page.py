@@ -181,3 +181,22 @@ def test_an_image_above_the_cap_is_refused_in_one_sentence(default_model):
     _upload(app, "classify_upload", ("huge.png", huge, "image/png"))
     assert not app.exception
     assert "limited to 20 MB" in _texts(app.error)
+
+
+def test_the_model_is_loaded_once_not_per_rerun(default_model, monkeypatch):
+    loads = []
+    real_load = predict.load_choice
+
+    def counting_load(choice):
+        loads.append(choice.key)
+        return real_load(choice)
+
+    monkeypatch.setattr(predict, "load_choice", counting_load)
+    # A model file of its own, so no earlier test's cache entry answers.
+    (default_model / "model.keras").touch()
+    app = _run("classify.py")
+    app.button_group(key="classify_source").set_value("Draw").run()
+    app.button_group(key="classify_source").set_value("Upload").run()
+    _run("classify.py")  # a second session
+    assert not app.exception
+    assert loads == ["default"]
