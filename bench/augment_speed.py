@@ -15,8 +15,10 @@ All use the course's settings (rotation 10, zoom 0.1, shifts 0.1, horizontal
 flip, nearest fill) on raw 0..255 float32 images, at batch 32 and at a big
 batch. Each figure is the median of ``repeats`` timed passes (at most 3 for
 ImageDataGenerator, seconds a pass) after one untimed pass (graph building,
-caches). The machine is shared and noisy: read the
-ratios, which come from the same run, rather than the seconds.
+caches), the methods taking turns pass by pass so that they all meet the same
+background load. Wall-clock and CPU seconds are both kept: on a shared, noisy
+machine the CPU seconds (what this process spent, all threads) and the ratios
+from the same run are the figures to read.
 
 Run: ``python -m bench.augment_speed [--repeats 5] [--batch-sizes 32,1024]``.
 Writes ``bench/out/augment_speed.json``. ``bench.__main__`` may call
@@ -65,31 +67,19 @@ def load_training_images(folder: Path) -> tuple[np.ndarray, np.ndarray] | None:
     return images, labels
 
 
-def timed(run, repeats: int) -> list[float]:
-    """Seconds of ``repeats`` calls of ``run`` after one untimed call."""
-    run()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
 def drain(dataset) -> None:
     for _ in dataset:
         pass
 
 
-def time_project(x, y, batch_size: int, repeats: int) -> dict[str, list[float]]:
+def project_runners(x, y, batch_size: int) -> dict:
+    """The project's three figures as callables that each do one epoch."""
     import tensorflow as tf
 
     from core import augment
 
     plain = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     augmented = augment.augment_dataset(plain, COURSE, seed=0)
-    with_aug = timed(lambda: drain(augmented.prefetch(tf.data.AUTOTUNE)), repeats)
-    without = timed(lambda: drain(plain.prefetch(tf.data.AUTOTUNE)), repeats)
 
     batches = [tf.constant(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
     spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
@@ -103,11 +93,16 @@ def time_project(x, y, batch_size: int, repeats: int) -> dict[str, list[float]]:
             warp(batch, tf.constant([0, index], tf.int64))
         warp(batches[0], tf.constant([0, 0], tf.int64)).numpy()  # wait for all
 
-    op_only = timed(warp_all, repeats)
-    return {"stream_with": with_aug, "stream_without": without, "op_only": op_only}
+    return {
+        "project_stream_with_augmentation": lambda: drain(
+            augmented.prefetch(tf.data.AUTOTUNE)
+        ),
+        "project_stream_without": lambda: drain(plain.prefetch(tf.data.AUTOTUNE)),
+        "project_warp_op_only": warp_all,
+    }
 
 
-def time_image_data_generator(x, y, batch_size: int, repeats: int) -> list[float]:
+def image_data_generator_runner(x, y, batch_size: int):
     from keras.src.legacy.preprocessing.image import ImageDataGenerator
 
     generator = ImageDataGenerator(
@@ -125,10 +120,10 @@ def time_image_data_generator(x, y, batch_size: int, repeats: int) -> list[float
         for index in range(len(flow)):
             flow[index]
 
-    return timed(one_epoch, repeats)
+    return one_epoch
 
 
-def time_keras_layers(x, y, batch_size: int, repeats: int) -> list[float]:
+def keras_layers_runner(x, y, batch_size: int):
     import keras
     import tensorflow as tf
 
@@ -149,46 +144,66 @@ def time_keras_layers(x, y, batch_size: int, repeats: int) -> list[float]:
         .map(lambda a, b: (layers(a, training=True), b), tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    return timed(lambda: drain(dataset), repeats)
+    return lambda: drain(dataset)
+
+
+def run_interleaved(runners: dict, repeats: dict) -> dict:
+    """Wall and CPU seconds of each runner: one untimed call each, then rounds
+    in which every runner still owed a repeat runs once, so all of them meet
+    the same background load. CPU seconds (this process, all its threads) are
+    what a method costs; other programs on the machine barely move them."""
+    for run in runners.values():
+        run()
+    wall = {name: [] for name in runners}
+    cpu = {name: [] for name in runners}
+    for round_ in range(max(repeats.values())):
+        for name, run in runners.items():
+            if round_ >= repeats[name]:
+                continue
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            run()
+            cpu[name].append(time.process_time() - cpu_start)
+            wall[name].append(time.perf_counter() - wall_start)
+    return {"wall": wall, "cpu": cpu}
+
+
+def _summarise(raw: dict[str, list[float]]) -> tuple[dict, dict]:
+    """Medians by method, the project's marginal figure, and the ratios."""
+    med = {name: statistics.median(values) for name, values in raw.items()}
+    marginal = med["project_stream_with_augmentation"] - med["project_stream_without"]
+    seconds = {"project": max(0.0, marginal), **med}
+    # Like with like: each figure is one epoch of augmented batches produced
+    # from the same arrays, the two tf.data ones with the same parallelism.
+    # (The marginal figure can be ~0, a useless divisor.)
+    base = seconds["project_stream_with_augmentation"]
+    ratios = {
+        name: seconds[name] / base for name in ("imagedatagenerator", "keras_layers")
+    }
+    return seconds, ratios
 
 
 def measure(x, y, repeats: int = 5, batch_sizes=BATCH_SIZES) -> dict:
     """Seconds an epoch of each method at each batch size: a JSON-ready dict
-    with the repeats' seconds, their medians and ratios to the project."""
+    with the repeats' seconds, their medians and ratios to the project, in wall
+    time (``seconds_per_epoch``) and in CPU time (``cpu_seconds_per_epoch``)."""
     results: dict = {"rows": int(len(x)), "repeats": repeats, "batches": {}}
     for batch_size in batch_sizes:
-        project = time_project(x, y, batch_size, repeats)
+        runners = project_runners(x, y, batch_size)
+        runners["imagedatagenerator"] = image_data_generator_runner(x, y, batch_size)
+        runners["keras_layers"] = keras_layers_runner(x, y, batch_size)
+        counts = {name: repeats for name in runners}
         # ImageDataGenerator takes seconds a pass; three passes settle its median.
-        generator = time_image_data_generator(x, y, batch_size, min(repeats, 3))
-        keras_layers = time_keras_layers(x, y, batch_size, repeats)
-        med = statistics.median
-        marginal = med(project["stream_with"]) - med(project["stream_without"])
-        project_s = max(0.0, marginal)
-        seconds = {
-            "project": project_s,
-            "project_stream_with_augmentation": med(project["stream_with"]),
-            "project_stream_without": med(project["stream_without"]),
-            "project_warp_op_only": med(project["op_only"]),
-            "imagedatagenerator": med(generator),
-            "keras_layers": med(keras_layers),
-        }
-        # Like with like: each figure is one epoch of augmented batches produced
-        # from the same arrays, the two tf.data ones with the same parallelism.
-        # (The marginal figure can be ~0, a useless divisor.)
-        base = seconds["project_stream_with_augmentation"]
+        counts["imagedatagenerator"] = min(repeats, 3)
+        raw = run_interleaved(runners, counts)
+        seconds, ratios = _summarise(raw["wall"])
+        cpu_seconds, cpu_ratios = _summarise(raw["cpu"])
         results["batches"][str(batch_size)] = {
             "seconds_per_epoch": seconds,
-            "times_slower_than_project_stream": {
-                name: seconds[name] / base
-                for name in ("imagedatagenerator", "keras_layers")
-            },
-            "raw_seconds": {
-                "project_stream_with_augmentation": project["stream_with"],
-                "project_stream_without": project["stream_without"],
-                "project_warp_op_only": project["op_only"],
-                "imagedatagenerator": generator,
-                "keras_layers": keras_layers,
-            },
+            "times_slower_than_project_stream": ratios,
+            "cpu_seconds_per_epoch": cpu_seconds,
+            "cpu_times_more_than_project_stream": cpu_ratios,
+            "raw_seconds": raw["wall"],
+            "raw_cpu_seconds": raw["cpu"],
         }
     return results
 
@@ -196,23 +211,30 @@ def measure(x, y, repeats: int = 5, batch_sizes=BATCH_SIZES) -> dict:
 def print_table(results: dict) -> None:
     print(
         f"One epoch of augmented batches over {results['rows']:,} images, median of "
-        f"{results['repeats']} (seconds; x = times the project's stream)"
+        f"{results['repeats']} (x = times the project's stream)"
     )
-    header = f"{'batch':>6} {'project':>9} {'(aug only)':>11} {'(warp op)':>10} "
+    header = f"{'batch':>6} {'':>5} {'project':>9} {'(aug only)':>11} "
+    header += f"{'(warp op)':>10} "
     header += f"{'ImageDataGenerator':>21} {'Keras layers':>18}"
     print(header)
     for batch, entry in results["batches"].items():
-        s, r = entry["seconds_per_epoch"], entry["times_slower_than_project_stream"]
-        print(
-            f"{batch:>6} {s['project_stream_with_augmentation']:>8.3f}s "
-            f"{s['project']:>10.3f}s {s['project_warp_op_only']:>9.3f}s "
-            f"{s['imagedatagenerator']:>9.2f}s ({r['imagedatagenerator']:>5.1f}x) "
-            f"{s['keras_layers']:>8.2f}s ({r['keras_layers']:>5.1f}x)"
-        )
+        for kind, prefix, ratio_key in (
+            ("wall", "", "times_slower_than_project_stream"),
+            ("cpu", "cpu_", "cpu_times_more_than_project_stream"),
+        ):
+            s = entry[f"{prefix}seconds_per_epoch"]
+            r = entry[ratio_key]
+            print(
+                f"{batch:>6} {kind:>5} {s['project_stream_with_augmentation']:>8.3f}s "
+                f"{s['project']:>10.3f}s {s['project_warp_op_only']:>9.3f}s "
+                f"{s['imagedatagenerator']:>9.2f}s ({r['imagedatagenerator']:>5.1f}x) "
+                f"{s['keras_layers']:>8.2f}s ({r['keras_layers']:>5.1f}x)"
+            )
     print(
         "project: augment_dataset's tf.data stream; (aug only): that minus the same "
         "stream without augmentation; (warp op): augment_batch as a tf.function "
-        "called batch after batch, no tf.data"
+        "called batch after batch, no tf.data. wall: seconds on the clock; cpu: "
+        "CPU seconds this process spent, all threads"
     )
 
 
