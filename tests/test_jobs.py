@@ -3,11 +3,12 @@ for two identical launches, the queue, cancel (own only), SIGKILL mid-epoch
 followed by a listing and a resume after a "server restart", and bounds."""
 
 import dataclasses
+import os
 import time
 
 import pytest
 
-from core import store
+from core import paths, store
 from core.config import TrainConfig
 from core.jobs import JobManager, JobRejected, Limits, NotAllowed
 from tests.test_train import synthetic_dataset
@@ -118,6 +119,18 @@ def test_sigkill_mid_epoch_lists_interrupted_and_resumes_after_restart(manager):
     assert info.status == store.INTERRUPTED and info.epochs_done == 1
     assert info.resumable and not info.finished
     assert store.finished_runs(manager.store_root) == []
+    assert not list(info.path.glob(".tmp-*"))  # no temporaries mistaken for files
+    # The app-level listing after the kill: the runs page shows it, no crash.
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["ASL_STORE_DIR"] = str(manager.store_root)
+    try:
+        page = AppTest.from_file(str(paths.PROJECT_ROOT / "pages" / "runs.py"),
+                                 default_timeout=60).run()
+    finally:
+        del os.environ["ASL_STORE_DIR"]
+    assert not page.exception
+    assert "interrupted" in page.dataframe[0].value["state"].iloc[0]
 
     restarted = JobManager(manager.store_root)  # the server came back
     try:

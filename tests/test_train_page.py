@@ -213,3 +213,26 @@ def test_clicked_heatmap_cell_is_read_as_letters():
     assert selected_cell(event) == (3, 5)
     assert selected_cell({"selection": {"points": []}}) is None
     assert selected_cell(None) is None
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status to read memory from")
+
+
+def test_thirty_reruns_of_the_training_page_stay_within_50_mb(folders):
+    dataset = load_dataset(folders["data"])
+    fake_finished_run(folders["store"], PAGE_DEFAULTS, dataset.fingerprint)
+    app = run_page()
+    for _ in range(3):  # warm up: imports, caches, first figures
+        app.run()
+    before = rss_mb()
+    for _ in range(30):
+        app.run()
+    assert not app.exception
+    grown = rss_mb() - before
+    print(f"30 reruns: {grown:+.1f} MB")
+    assert grown < 50

@@ -160,7 +160,8 @@ def overlay_figure(series: dict[str, list[dict]], with_gap: bool = False) -> go.
                        legendgroup=label, showlegend=False),
                 row=1, col=3,
             )
-    figure.update_xaxes(title_text="epoch")
+    longest = max((len(e) for e in series.values()), default=0)
+    figure.update_xaxes(title_text="epoch", dtick=1 if longest <= 20 else None)
     figure.update_layout(height=380, margin={"t": 40, "b": 10}, barmode="group",
                          legend={"orientation": "h", "y": -0.3})
     return figure
@@ -200,8 +201,11 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
             showlegend=False,
         )
     )
-    figure.update_yaxes(autorange="reversed", title_text="true letter", type="category")
-    figure.update_xaxes(title_text="predicted letter", type="category", side="top")
+    # Fixed ranges: the markers would otherwise pad the axes around the cells.
+    figure.update_yaxes(range=[len(letters) - 0.5, -0.5], title_text="true letter",
+                        type="category")
+    figure.update_xaxes(range=[-0.5, len(letters) - 0.5], title_text="predicted letter",
+                        type="category", side="top")
     figure.update_layout(height=560, margin={"t": 60, "b": 10})
     return figure
 
