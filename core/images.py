@@ -121,6 +121,9 @@ def open_image(data: bytes, name: str = "the file") -> Image.Image:
     with warnings.catch_warnings():
         # Pillow warns (instead of failing) between MAX_IMAGE_PIXELS and twice
         # that; turn the warning into an error so it refuses like the rest.
+        # (catch_warnings is process-wide, not per thread; should two sessions
+        # race here, the image still meets _check_pixels, whose limit is lower
+        # than Pillow's, so it is refused either way.)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
