@@ -81,7 +81,7 @@ _TF_FILL_MODES = {
     "reflect": "REFLECT",
     "wrap": "WRAP",
 }
-_WRAP_TILES = 5  # odd: the picture itself is the centre tile
+_WRAP_TILES = 7  # odd: the picture itself is the centre tile (see warp)
 
 
 def _seed_pair(seed) -> tf.Tensor:
@@ -181,9 +181,11 @@ def warp(images, matrices, fill_mode: str = "nearest", fill_value: float = 0.0):
     mode = _TF_FILL_MODES[fill_mode]
     if fill_mode == "wrap":
         # TensorFlow's WRAP blends the last column with fill_value instead of
-        # the first one. Tile the picture 5x5 and sample the centre tile's
-        # coordinates instead: rotation, zoom < 2 and shifts < 1 never reach
-        # past two tiles, so the periodic extension is exact.
+        # the first one. Tile the picture 7x7 and sample the centre tile's
+        # coordinates instead: with zoom factors < 2 and shifts < 1 picture a
+        # sample lies under sqrt(2) * 2 = 2.9 picture sizes from the centre at
+        # any angle (78 pixels at 28), inside the three tiles on each side, so
+        # the periodic extension is exact.
         height, width = output_shape[0], output_shape[1]
         images = tf.tile(images, [1, _WRAP_TILES, _WRAP_TILES, 1])
         offset = tf.cast(tf.stack([width, height]), tf.float32) * (

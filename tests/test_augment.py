@@ -317,6 +317,8 @@ CASES = [
     {"angle": 17.0, "zoom_x": 1.08, "zoom_y": 0.93, "shift_x": 2.3, "shift_y": -1.7},
     {"angle": -8.0, "zoom_x": 0.91, "zoom_y": 1.1, "shift_x": -2.8, "flip_v": 1.0},
     {"angle": 9.5, "zoom_x": 1.0, "zoom_y": 1.05, "shift_y": 2.5, "flip_h": 1.0},
+    # the far corner of what AugmentSettings allows: zoom and shifts near 1
+    {"angle": 45.0, "zoom_x": 1.98, "zoom_y": 1.98, "shift_x": 27.5, "shift_y": -27.5},
 ]
 
 
