@@ -38,7 +38,14 @@ CHROMIUM_ARGS = [
 TIMINGS: dict[str, float] = {}
 FIRST_VISIT: dict[str, str] = {}
 
-pytestmark = pytest.mark.browser
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in this folder drives a browser: mark it so `-m "not browser"`
+    leaves it out (a module-level pytestmark in a conftest would not apply)."""
+    folder = Path(__file__).parent
+    for item in items:
+        if folder in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _require_browser() -> None:
