@@ -4,7 +4,7 @@ import pytest
 
 from tests.browser.conftest import FIRST_VISIT, error_texts
 
-PAGES = ["", "data", "augment", "train", "classify", "spell"]
+PAGES = ["", "data", "augment", "train", "runs", "classify", "spell"]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "home")
