@@ -17,7 +17,7 @@ PAGES = {
     ],
     "Model": [
         st.Page("pages/train.py", title="Training", icon="🏋️", url_path="train"),
-        st.Page("pages/runs.py", title="Runs", icon="📈", url_path="runs"),
+        st.Page("pages/runs.py", title="Runs", icon="📚", url_path="runs"),
         st.Page("pages/classify.py", title="Classify", icon="🔤", url_path="classify"),
         st.Page("pages/spell.py", title="Spell a word", icon="🔡", url_path="spell"),
     ],
