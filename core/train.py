@@ -230,10 +230,15 @@ def _make_callback(
                 raise Cancelled(f"cancelled in epoch {self.current_epoch + 1}")
             now = time.time()
             done = batch + 1
+            if done == 1:
+                self.first_batch_end = now  # the first batch also traces the graph
             if now - self.last_line < BATCH_LINE_EVERY_S and done < steps_per_epoch:
                 return
             self.last_line = now
-            per_batch = (now - self.epoch_started) / done
+            if done > 1:
+                per_batch = (now - self.first_batch_end) / (done - 1)
+            else:
+                per_batch = now - self.epoch_started
             epochs_left = config.epochs - self.current_epoch - 1
             epoch_estimate = (
                 float(np.mean(self.epoch_seconds))

@@ -189,7 +189,8 @@ def render_run(rid: str, key: str) -> None:
     job = manager.get(rid)
     owner = job.owner if job is not None else info.owner
     icon = train_ui.STATE_ICONS.get(state, "")
-    line = f"{icon} Run `{rid}` · **{state}** · started by {train_ui.owner_label(owner, me)}"
+    shown = "cancelling" if job is not None and job.active and job.cancel_sent else state
+    line = f"{icon} Run `{rid}` · **{shown}** · started by {train_ui.owner_label(owner, me)}"
     if state == store.QUEUED:
         line += f" · place {manager.position(rid)} in the queue"
     st.markdown(line)
@@ -197,7 +198,7 @@ def render_run(rid: str, key: str) -> None:
     if state in (store.QUEUED, store.RUNNING):
         fraction, text = progress_text(info)
         st.progress(fraction, text=text)
-        if access.can_cancel(owner, me, instructor):
+        if access.can_cancel(owner, me, instructor) and not (job and job.cancel_sent):
             if st.button("Cancel this training", key=f"{key}_cancel_{rid}"):
                 try:
                     manager.cancel(rid, me, instructor)

@@ -236,3 +236,28 @@ def test_thirty_reruns_of_the_training_page_stay_within_50_mb(folders):
     grown = rss_mb() - before
     print(f"30 reruns: {grown:+.1f} MB")
     assert grown < 50
+
+
+def test_browser_id_survives_the_cookie_being_masked_anew(monkeypatch):
+    import streamlit as st
+
+    from ui import train_ui
+
+    token = bytes(range(16))
+
+    def cookie(mask: bytes) -> str:
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(token))
+        return f"2|{mask.hex()}|{masked.hex()}|1700000000"
+
+    class FakeContext:
+        def __init__(self, value):
+            self.cookies = {"_streamlit_xsrf": value}
+
+    ids = []
+    for mask in (b"\x01\x02\x03\x04", b"\xaa\xbb\xcc\xdd"):
+        monkeypatch.setattr(st, "context", FakeContext(cookie(mask)))
+        ids.append(train_ui._browser_id())
+    assert ids[0] == ids[1] and len(ids[0]) == 16
+    assert token.hex() not in ids[0]
+    monkeypatch.setattr(st, "context", FakeContext("garbage"))
+    assert train_ui._browser_id() is None

@@ -11,6 +11,7 @@ Deliberately not here: any training, file format or array maths (``core``).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -48,11 +49,31 @@ def job_manager() -> JobManager:
     return _job_manager(str(paths.store_dir().resolve()))
 
 
+def _browser_id() -> str | None:
+    """A stable id for this browser: a hash of the token inside Streamlit's
+    XSRF cookie, which the browser keeps across reloads. The cookie is
+    re-masked on every page load (Tornado's format ``2|mask|masked|time``),
+    so the mask is undone first. None when there is no such cookie."""
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf") or ""
+        version, mask_hex, masked_hex, _ = cookie.split("|")
+        mask, masked = bytes.fromhex(mask_hex), bytes.fromhex(masked_hex)
+    except (AttributeError, ValueError, TypeError):
+        return None
+    if version != "2" or len(mask) != 4 or not masked:
+        return None
+    token = bytes(b ^ mask[i % 4] for i, b in enumerate(masked))
+    # Only a hash is ever stored (in run folders): the token itself guards
+    # this browser against cross-site requests.
+    return hashlib.sha256(b"asl-owner|" + token).hexdigest()[:16]
+
+
 def session_owner() -> str:
-    """A random id for this browser session, recorded as the owner of the
-    trainings it starts (a reload is a new session)."""
+    """Who this browser is, recorded as the owner of the trainings it starts:
+    the same after a reload (see :func:`_browser_id`), else a random id for
+    this session."""
     if OWNER_KEY not in st.session_state:
-        st.session_state[OWNER_KEY] = uuid.uuid4().hex[:12]
+        st.session_state[OWNER_KEY] = _browser_id() or uuid.uuid4().hex[:16]
     return st.session_state[OWNER_KEY]
 
 
