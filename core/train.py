@@ -553,6 +553,36 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return canonical(TrainConfig(augmentation=augmentation, **values))
 
 
+def command_for(config: TrainConfig) -> list[str]:
+    """The command-line options that reproduce ``config`` (only those that
+    differ from the defaults), e.g. for a model card."""
+    args: list[str] = []
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "augmentation":
+            continue
+        value, default = getattr(config, f.name), getattr(defaults, f.name)
+        if value == default:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args += [flag, str(value)]
+    if config.augment:
+        aug_defaults = AugmentSettings()
+        for f in dataclasses.fields(AugmentSettings):
+            value = getattr(config.augmentation, f.name)
+            if value == getattr(aug_defaults, f.name):
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(value, bool):
+                args.append(flag if value else "--no-" + flag[2:])
+            else:
+                args += [flag, str(value)]
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core.train",
@@ -702,24 +732,34 @@ def publish_default(run_dir: Path, target: Path, command: str) -> dict[str, Any]
     summary = json.loads((run_dir / store.SUMMARY_FILE).read_text())
     target.mkdir(parents=True, exist_ok=True)
     store.atomic_write_bytes(target / store.MODEL_FILE, source.read_bytes())
-    config = summary["config"]
+    meta = store.read_json_or_none(run_dir / store.CONFIG_FILE) or {}
+    config = summary.get("config") or meta.get("config") or {}
+    per_letter = summary.get("per_letter_accuracy") or {}
     card = {
         "command": command,
         "run_id": run_dir.name,
-        "data_fingerprint": summary["data_fingerprint"],
-        "val_accuracy": summary["model_val_accuracy"],
-        "best_epoch": summary["best_epoch"],
-        "epochs_run": summary["epochs_run"],
-        "seconds_per_epoch": summary["seconds_per_epoch"],
+        "data_fingerprint": summary.get("data_fingerprint") or meta.get("data_fingerprint"),
+        "val_accuracy": summary.get("model_val_accuracy"),
+        "best_epoch": summary.get("best_epoch"),
+        "epochs_run": summary.get("epochs_run"),
+        "seconds_per_epoch": summary.get("seconds_per_epoch"),
         "sha256": store.sha256_file(target / store.MODEL_FILE),
         "config": config,
-        "per_letter_accuracy": summary["per_letter_accuracy"],
-        "trained": time.strftime("%Y-%m-%d", time.gmtime(summary["finished"])),
+        "per_letter_accuracy": per_letter,
+        "trained": time.strftime("%Y-%m-%d", time.gmtime(summary.get("finished") or time.time())),
     }
     store.atomic_write_json(target / "card.json", card)
-    weakest = sorted(
-        (v, k) for k, v in summary["per_letter_accuracy"].items() if v is not None
-    )[:3]
+    weakest = sorted((v, k) for k, v in per_letter.items() if v is not None and v < 1)[:3]
+    fingerprint = str(card["data_fingerprint"] or "unknown")
+    aug = config.get("augmentation") or {}
+    if not config.get("augment"):
+        aug_text = "off"
+    elif aug == dataclasses.asdict(AugmentSettings()):
+        aug_text = "on (the course's settings)"
+    else:
+        aug_text = "on (" + ", ".join(f"{k} {v}" for k, v in sorted(aug.items())) + ")"
+    accuracy = card["val_accuracy"]
+    per_epoch = card["seconds_per_epoch"]
     text = f"""# The shipped default model
 
 The course CNN (Conv2D 75-50-25 with batch norm, Dense 512, 24-way softmax)
@@ -727,16 +767,16 @@ with per-image min-max contrast normalisation as its first layer, so it gives
 the same letters for an image and for `a * image + b`.
 
 - Trained with: `{command}`
-- Data: Sign Language MNIST training split ({summary['data_fingerprint'][:16]}...),
+- Data: the Sign Language MNIST training split (fingerprint {fingerprint[:16]}...),
   validated on the test split (the course's `sign_mnist_valid.csv`).
-- Settings: {config['optimizer']} at {config['learning_rate']:g}, {config['schedule']}
-  schedule, {config['epochs']} epochs, batch {config['batch_size']}, augmentation
-  {'on (course settings)' if config['augment'] else 'off'},
-  {'best epoch kept' if config['restore_best'] else 'last epoch kept'}, seed {config['seed']}.
-- Validation accuracy: **{card['val_accuracy']:.2%}** (best epoch {card['best_epoch']}
-  of {card['epochs_run']}, about {card['seconds_per_epoch']:.0f} s an epoch on 2 CPU
-  cores).
-- Weakest letters on validation: {', '.join(f'{k} {v:.0%}' for v, k in weakest)}.
+- Settings: {config.get('optimizer')} at {config.get('learning_rate')}, schedule
+  {config.get('schedule')}, {config.get('epochs')} epochs, batch {config.get('batch_size')},
+  augmentation {aug_text}, {'best' if config.get('restore_best') else 'last'} epoch kept,
+  seed {config.get('seed')}.
+- Validation accuracy: **{f'{accuracy:.2%}' if accuracy is not None else 'unknown'}**
+  (best epoch {card['best_epoch']} of {card['epochs_run']}{
+      f', about {per_epoch:.0f} s an epoch on 2 CPU cores' if per_epoch else ''}).
+- Weakest letters on validation: {', '.join(f'{k} {v:.0%}' for v, k in weakest) or 'unknown'}.
 - Saved without optimizer state; `card.json` holds the file's sha256, which the
   app checks before loading it in Keras safe mode.
 

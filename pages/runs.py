@@ -207,9 +207,24 @@ if st.session_state.get("runs_tflite_for") == rid:
         right.caption(f"The TFLite model reads the same letter as the Keras model on "
                       f"{agreement:.1%} of {TFLITE_CHECK_ROWS} validation images.")
 
-# --- delete ------------------------------------------------------------------------------
+# --- for everyone: the default model, deletion ---------------------------------------------
 
 if access.can_delete(instructor):
+    with st.expander("Make this the default model"):
+        st.write("The classify page uses the default model when nobody picks another; "
+                 "this replaces it for everyone.")
+        if st.button(f"Make run {rid} the default model", key="runs_make_default"):
+            from core import paths
+            from core.train import command_for, publish_default
+
+            command = " ".join(["python", "-m", "core.train", *command_for(info.config)])
+            try:
+                card = publish_default(info.path, paths.DEFAULT_MODEL_DIR, command)
+            except (store.StoreError, OSError) as error:
+                st.error(f"The default model was not replaced: {error}")
+            else:
+                st.success(f"Run {rid} is now the default model "
+                           f"({card['val_accuracy']:.1%} validation accuracy).")
     with st.expander("Delete this run"):
         st.write("This removes the run, its model and its curves for everyone.")
         if st.button(f"Delete run {rid}", key="runs_delete", type="secondary"):
@@ -221,4 +236,4 @@ if access.can_delete(instructor):
                 st.toast(f"Deleted run {rid}.")
                 st.rerun()
 else:
-    st.caption("Deleting runs needs the instructor token.")
+    st.caption("Replacing the default model and deleting runs need the instructor token.")

@@ -276,3 +276,19 @@ def test_tflite_export_reads_the_same_letters_as_keras(trained_run):
     probabilities = tflite_probabilities(flatbuffer, images)
     assert probabilities.shape == (64, NUM_CLASSES)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_command_for_a_config_rebuilds_that_config():
+    from core.config import AugmentSettings
+    from core.train import build_parser, command_for, config_from_args
+
+    configs = [
+        TrainConfig(),
+        TrainConfig(epochs=5, optimizer="adam", schedule="cosine", restore_best=True),
+        TrainConfig(augment=False, normalize=False, seed=4, train_rows=3000),
+        TrainConfig(augmentation=AugmentSettings(rotation=20, horizontal_flip=False,
+                                                 fill_mode="constant", fill_value=9)),
+    ]
+    for config in configs:
+        args = build_parser().parse_args(command_for(config))
+        assert config_from_args(args) == config

@@ -261,3 +261,22 @@ def test_browser_id_survives_the_cookie_being_masked_anew(monkeypatch):
     assert token.hex() not in ids[0]
     monkeypatch.setattr(st, "context", FakeContext("garbage"))
     assert train_ui._browser_id() is None
+
+
+def test_replacing_the_default_model_needs_the_token(folders, monkeypatch, tmp_path):
+    from core import paths
+
+    dataset = load_dataset(folders["data"])
+    run_dir = fake_finished_run(folders["store"], PAGE_DEFAULTS, dataset.fingerprint)
+    target = tmp_path / "default-model"
+    monkeypatch.setattr(paths, "DEFAULT_MODEL_DIR", target)
+    monkeypatch.setenv("ASL_INSTRUCTOR_TOKEN", "s3cret")
+    app = run_page(RUNS_PAGE)
+    assert not [b for b in app.button if b.key == "runs_make_default"]
+    app.text_input(key="runs_token").input("s3cret").run()
+    app.button(key="runs_make_default").click().run()
+    assert not app.exception
+    card = __import__("json").loads((target / "card.json").read_text())
+    assert card["sha256"] == store.sha256_file(target / "model.keras")
+    assert card["run_id"] == run_dir.name
+    assert card["command"].startswith("python -m core.train --epochs 5")
