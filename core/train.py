@@ -776,7 +776,7 @@ the same letters for an image and for `a * image + b`.
 - Validation accuracy: **{f'{accuracy:.2%}' if accuracy is not None else 'unknown'}**
   (best epoch {card['best_epoch']} of {card['epochs_run']}{
       f', about {per_epoch:.0f} s an epoch on 2 CPU cores' if per_epoch else ''}).
-- Weakest letters on validation: {', '.join(f'{k} {v:.0%}' for v, k in weakest) or 'unknown'}.
+- Weakest letters on validation: {', '.join(f'{k} {v:.1%}' for v, k in weakest) or 'unknown'}.
 - Saved without optimizer state; `card.json` holds the file's sha256, which the
   app checks before loading it in Keras safe mode.
 
