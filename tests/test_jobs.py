@@ -143,3 +143,25 @@ def test_sigkill_mid_epoch_lists_interrupted_and_resumes_after_restart(manager):
         assert [e["epoch"] for e in summary["history"]] == [1, 2]
     finally:
         restarted.close()
+
+
+@pytest.mark.slow
+def test_training_of_a_killed_server_is_attached_to_after_restart(manager):
+    """The child outlives its server (own session); a restarted server's
+    manager watches it instead of starting a second training."""
+    data = synthetic_dataset(n_train=1200, n_valid=24)
+    job = manager.submit(SLOW, data, "alice").job
+    wait_for(lambda: store.read_run(job.run_dir).status == store.RUNNING)
+
+    restarted = JobManager(manager.store_root)
+    try:
+        again = restarted.submit(SLOW, data, "bob")
+        assert again.outcome == "attached"
+        assert again.job.process is None  # no second child
+        with pytest.raises(NotAllowed):
+            restarted.cancel(job.run_id, "bob")
+        restarted.cancel(job.run_id, "alice")
+        watched = restarted.wait(job.run_id, timeout=60)
+        assert watched.state == store.CANCELLED
+    finally:
+        restarted.close()

@@ -195,13 +195,13 @@ def test_cli_help_documents_every_setting():
 
 
 def test_cli_options_build_the_same_config_as_the_page_defaults():
-    from core.train import build_parser, config_from_args
+    from core.train import RECOMMENDED, build_parser, config_from_args
 
-    assert config_from_args(build_parser().parse_args([])) == TrainConfig()
+    assert config_from_args(build_parser().parse_args([])) == RECOMMENDED
     args = build_parser().parse_args(["--epochs", "3", "--no-horizontal-flip",
-                                      "--optimizer", "adam", "--early-stopping"])
+                                      "--optimizer", "rmsprop", "--early-stopping"])
     config = config_from_args(args)
-    assert (config.epochs, config.optimizer, config.early_stopping) == (3, "adam", True)
+    assert (config.epochs, config.optimizer, config.early_stopping) == (3, "rmsprop", True)
     assert config.augmentation.horizontal_flip is False
 
 
@@ -292,3 +292,17 @@ def test_command_for_a_config_rebuilds_that_config():
     for config in configs:
         args = build_parser().parse_args(command_for(config))
         assert config_from_args(args) == config
+
+
+def test_comparison_pair_differs_only_in_augmentation():
+    from core.config import AugmentSettings
+    from core.train import canonical, with_and_without_augmentation
+
+    config = TrainConfig(epochs=3, augmentation=AugmentSettings(rotation=25))
+    on, off = with_and_without_augmentation(config)
+    assert on.augment and on.augmentation.rotation == 25
+    assert not off.augment and off == canonical(off)
+    assert dataclasses.replace(on, augment=False, augmentation=off.augmentation) == off
+    # Settings that do nothing do not change the run id.
+    noisy = dataclasses.replace(off, augmentation=config.augmentation)
+    assert run_id(canonical(noisy), "x") == run_id(off, "x")

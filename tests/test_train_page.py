@@ -12,6 +12,7 @@ from core import store
 from core.config import AugmentSettings, TrainConfig, run_id
 from core.data import load_dataset
 from core.labels import NUM_CLASSES
+from core.train import RECOMMENDED
 from tests.synthetic_csv import csv_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,7 @@ LABELS = [v for v in range(25) if v != 9]  # Kaggle's A..Y without J
 # What the training page launches when nobody touches a control.
 PAGE_DEFAULTS = TrainConfig(epochs=5, optimizer="adam", schedule="cosine",
                             restore_best=True)
+assert PAGE_DEFAULTS == RECOMMENDED
 
 
 @pytest.fixture
@@ -279,4 +281,4 @@ def test_replacing_the_default_model_needs_the_token(folders, monkeypatch, tmp_p
     card = __import__("json").loads((target / "card.json").read_text())
     assert card["sha256"] == store.sha256_file(target / "model.keras")
     assert card["run_id"] == run_dir.name
-    assert card["command"].startswith("python -m core.train --epochs 5")
+    assert card["command"] == "python -m core.train"  # the page's defaults
