@@ -46,8 +46,15 @@ source_kind = st.segmented_control(
 )
 source, name = None, "the image"
 if source_kind == "Draw":
+    light_ink = st.toggle(
+        "White ink on black",
+        key="classify_light_ink",
+        help="Either way works: a drawing becomes light strokes on dark, like "
+        "the training data, and the page says which it assumed.",
+    )
     st.caption("Draw a hand sign with the mouse or a finger; strokes become the hand.")
-    source, name = classify_ui.canvas_widget("classify"), "the drawing"
+    drawing = classify_ui.canvas_widget("classify", light_on_dark=light_ink)
+    source, name = drawing, "the drawing"
     if source is None:
         st.info("Draw a sign first: the canvas is empty.")
         st.stop()

@@ -94,9 +94,12 @@ def upload_widget(prefix: str, *, many: bool = False, label: str | None = None):
     )
 
 
-def canvas_widget(prefix: str, *, show_clear: bool = True) -> np.ndarray | None:
+def canvas_widget(
+    prefix: str, *, show_clear: bool = True, light_on_dark: bool = False
+) -> np.ndarray | None:
     """A drawing canvas with a Clear button; returns its ``(h, w, 4)`` uint8
-    RGBA, or None before the browser has sent anything.
+    RGBA, or None while nothing is drawn. ``light_on_dark`` draws white ink on
+    black (the preprocessing handles either polarity).
 
     Clear works by giving the canvas a new key, which mounts a fresh, empty
     canvas (the component keeps its drawing per key).
@@ -105,10 +108,11 @@ def canvas_widget(prefix: str, *, show_clear: bool = True) -> np.ndarray | None:
 
     counter_key = f"{prefix}_canvas_generation"
     generation = st.session_state.setdefault(counter_key, 0)
+    ink, paper = ("#ffffff", "#000000") if light_on_dark else ("#000000", "#ffffff")
     result = st_canvas(
         stroke_width=CANVAS_STROKE,
-        stroke_color="#000000",
-        background_color="#ffffff",
+        stroke_color=ink,
+        background_color=paper,
         height=CANVAS_SIZE,
         width=CANVAS_SIZE,
         drawing_mode="freedraw",
