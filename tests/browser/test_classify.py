@@ -20,6 +20,18 @@ def _needs_default_model():
         pytest.skip("no default model in models/default to classify with")
 
 
+def _canvas_box(page, timeout_ms: int = 60_000) -> dict:
+    """The drawing canvas's box, once the component has mounted it."""
+    canvases = page.locator("canvas")
+    for _ in range(timeout_ms // 500):
+        boxes = [canvases.nth(i).bounding_box() for i in range(canvases.count())]
+        sized = [b for b in boxes if b and b["width"] >= 200]
+        if sized:
+            return sized[-1]
+        page.wait_for_timeout(500)
+    raise AssertionError("the drawing canvas never appeared")
+
+
 def _main_text(page) -> str:
     return page.locator("[data-testid='stMain']").inner_text()
 
@@ -46,13 +58,15 @@ def test_uploaded_validation_row_reads_as_its_letter(open_page, tmp_path):
     assert "Assumed a photo" in text
 
 
-def test_drawing_gives_a_prediction_and_clear_empties_it(open_page):
+@pytest.mark.parametrize("ink", ["dark", "light"])
+def test_drawing_gives_a_prediction_and_clear_empties_it(open_page, ink):
     page = open_page("classify")
     page.get_by_text("Draw", exact=True).click()
     page.get_by_text("Draw a sign first").wait_for()
-    canvases = page.locator("canvas")
-    boxes = [canvases.nth(i).bounding_box() for i in range(canvases.count())]
-    box = next(b for b in reversed(boxes) if b and b["width"] >= 200)
+    if ink == "light":
+        page.get_by_text("White ink on black", exact=True).first.click()
+        wait_idle(page)
+    box = _canvas_box(page)
     left, top = box["x"], box["y"]
 
     page.mouse.move(left + 140, top + 40)
@@ -61,7 +75,7 @@ def test_drawing_gives_a_prediction_and_clear_empties_it(open_page):
         page.mouse.move(left + 140, top + 40 + step * 7, steps=2)
     page.mouse.up()
     page.get_by_text("The model reads").wait_for(timeout=90_000)
-    assert "Assumed a drawing with dark strokes" in _main_text(page)
+    assert f"Assumed a drawing with {ink} strokes" in _main_text(page)
 
     page.get_by_text("Clear the drawing").click()
     page.get_by_text("Draw a sign first").wait_for()
