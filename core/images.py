@@ -258,17 +258,13 @@ def _to_gray_alpha(
 
 
 def _composite(
-    gray: np.ndarray, alpha: np.ndarray, preview: np.ndarray, name: str
+    gray: np.ndarray, alpha: np.ndarray, preview: np.ndarray, empty: str
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Put the transparent parts onto black or white, whichever contrasts with
     the opaque content (alpha-weighted mean), so the sign stays visible."""
     weight = float(alpha.sum())
     if weight < 1.0:
-        raise EmptyDrawingError(
-            f"{name} is fully transparent: there is nothing to classify."
-            if name != "the drawing"
-            else EMPTY_DRAWING
-        )
+        raise EmptyDrawingError(empty)
     content_mean = float((gray * alpha).sum() / weight)
     background = 0.0 if content_mean >= 128 else 255.0
     gray = gray * alpha + background * (1.0 - alpha)
@@ -387,7 +383,9 @@ def prepare_canvas(
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ImageError("the canvas returned an unexpected image shape.")
     image = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
-    return prepare_image(image, "the drawing", crop=crop, polarity=polarity)
+    return prepare_image(
+        image, "the drawing", crop=crop, polarity=polarity, empty_message=EMPTY_DRAWING
+    )
 
 
 def prepare_image(
@@ -396,8 +394,13 @@ def prepare_image(
     *,
     crop: bool = True,
     polarity: str = "auto",
+    empty_message: str | None = None,
 ) -> Prepared:
-    """An opened, upright PIL image -> the model input with every step."""
+    """An opened, upright PIL image -> the model input with every step.
+
+    ``empty_message`` replaces the sentences for a fully transparent or a flat
+    image (the canvas says "draw a sign first" instead).
+    """
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}")
     steps: list[Step] = []
@@ -406,15 +409,17 @@ def prepare_image(
 
     note = "luminance, 0..255"
     if alpha is not None and float(alpha.min()) < 0.999:
-        gray, preview, note = _composite(gray, alpha, preview, name)
+        transparent = f"{name} is fully transparent: there is nothing to classify."
+        gray, preview, note = _composite(
+            gray, alpha, preview, empty_message or transparent
+        )
     steps.append(Step("grayscale", _thumb(gray), note))
 
     analysis = _analyse(gray)
     if not analysis.has_ink:
         raise EmptyDrawingError(
-            EMPTY_DRAWING
-            if name == "the drawing"
-            else f"{name} is a single flat colour: there is no sign to classify."
+            empty_message
+            or f"{name} is a single flat colour: there is no sign to classify."
         )
     kind = "drawing" if analysis.drawing else "photo"
     invert, sentence = _choose_polarity(analysis, polarity)
