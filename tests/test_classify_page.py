@@ -22,16 +22,32 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 TIMEOUT = 120  # the first run imports TensorFlow and traces the model
 
 
+def _write_default(folder: Path, model_bytes: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.keras").write_bytes(model_bytes)
+    card = {
+        "command": "python -m core.train",
+        "data_fingerprint": "test",
+        "val_accuracy": 0.5,
+        "sha256": predict.sha256_file(folder / "model.keras"),
+        "config": TrainConfig().to_dict(),
+    }
+    (folder / "card.json").write_text(json.dumps(card))
+    return folder
+
+
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
+def shared_default(tmp_path_factory):
+    """One untrained default model for the module: tests that only read it
+    share it, so the page's once-per-server model cache answers them."""
     import keras
 
     from core.model import build_model
 
     keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("model") / "model.keras"
-    build_model(TrainConfig()).save(path)
-    return path
+    folder = tmp_path_factory.mktemp("default")
+    build_model(TrainConfig()).save(folder / "built.keras")
+    return _write_default(folder, (folder / "built.keras").read_bytes())
 
 
 @pytest.fixture
@@ -43,18 +59,16 @@ def no_models(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def default_model(no_models, model_file, monkeypatch):
-    folder = no_models / "default"
-    folder.mkdir()
-    (folder / "model.keras").write_bytes(model_file.read_bytes())
-    card = {
-        "command": "python -m core.train",
-        "data_fingerprint": "test",
-        "val_accuracy": 0.5,
-        "sha256": predict.sha256_file(folder / "model.keras"),
-        "config": TrainConfig().to_dict(),
-    }
-    (folder / "card.json").write_text(json.dumps(card))
+def default_model(no_models, shared_default, monkeypatch):
+    monkeypatch.setattr(paths, "DEFAULT_MODEL_DIR", shared_default)
+    return shared_default
+
+
+@pytest.fixture
+def own_default_model(no_models, shared_default, monkeypatch):
+    """A default model of this test's own, for tests that change its file."""
+    model_bytes = (shared_default / "model.keras").read_bytes()
+    folder = _write_default(no_models / "default", model_bytes)
     monkeypatch.setattr(paths, "DEFAULT_MODEL_DIR", folder)
     return folder
 
@@ -95,8 +109,8 @@ def test_draw_and_camera_without_input_predict_nothing(default_model):
     assert "Turn the camera on" in _texts(app.info)
 
 
-def test_a_default_model_changed_behind_its_card_is_refused(default_model):
-    (default_model / "model.keras").write_bytes(b"not a model any more")
+def test_a_default_model_changed_behind_its_card_is_refused(own_default_model):
+    (own_default_model / "model.keras").write_bytes(b"not a model any more")
     app = _run("classify.py")
     assert not app.exception
     assert "checksum" in _texts(app.error)
@@ -183,7 +197,7 @@ def test_an_image_above_the_cap_is_refused_in_one_sentence(default_model):
     assert "limited to 20 MB" in _texts(app.error)
 
 
-def test_the_model_is_loaded_once_not_per_rerun(default_model, monkeypatch):
+def test_the_model_is_loaded_once_not_per_rerun(own_default_model, monkeypatch):
     loads = []
     real_load = predict.load_choice
 
@@ -193,7 +207,6 @@ def test_the_model_is_loaded_once_not_per_rerun(default_model, monkeypatch):
 
     monkeypatch.setattr(predict, "load_choice", counting_load)
     # A model file of its own, so no earlier test's cache entry answers.
-    (default_model / "model.keras").touch()
     app = _run("classify.py")
     app.button_group(key="classify_source").set_value("Draw").run()
     app.button_group(key="classify_source").set_value("Upload").run()

@@ -36,7 +36,9 @@ def _stamp(choice: ModelChoice) -> float:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _load_predictor(_choice: ModelChoice, key: str, stamp: float) -> Predictor:
+def _load_predictor(
+    _choice: ModelChoice, key: str, folder: str, stamp: float
+) -> Predictor:
     # One Predictor per model file per server: loading and tracing take
     # seconds, and every session may share it (it is read-only).
     return predict.load_choice(_choice)
@@ -72,7 +74,9 @@ def choose_model(prefix: str) -> tuple[Predictor | None, ModelChoice | None]:
         else:
             st.caption("Using the shipped default model.")
     try:
-        predictor = _load_predictor(choice, choice.key, _stamp(choice))
+        predictor = _load_predictor(
+            choice, choice.key, str(choice.path), _stamp(choice)
+        )
     except ModelError as error:
         st.error(str(error))
         return None, choice
