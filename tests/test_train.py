@@ -236,11 +236,11 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 @pytest.mark.slow
 def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_dir):
-    """Integration on the real data: one epoch on 3,000 rows through the
+    """Integration on the real data: one epoch on 6,000 rows through the
     command line, reloaded from the cache, classifying held-out rows."""
     command = [sys.executable, "-m", "core.train", "--data-dir", str(real_data_dir),
-               "--store-dir", str(tmp_path), "--epochs", "1", "--train-rows", "3000",
-               "--batch-size", "16", "--optimizer", "adam", "--no-augment", "--quiet"]
+               "--store-dir", str(tmp_path), "--epochs", "1", "--train-rows", "6000",
+               "--batch-size", "8", "--no-augment", "--quiet"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     first = subprocess.run(command, capture_output=True, text=True, env=env,
                            cwd=paths.PROJECT_ROOT, timeout=600)
@@ -261,9 +261,11 @@ def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_d
     # The reloaded model reads each held-out row as the training run did.
     stored = store.load_predictions(runs[0].path)
     np.testing.assert_array_equal(predicted, stored["pred"][:500])
-    # 188 steps leave batch norm's statistics unsettled, so only "clearly
-    # better than chance (1 in 24)"; the full default run reaches ~99%.
-    assert (predicted == data.valid_y[:500]).mean() > 0.08
+    # 750 steps: enough for batch norm's moving statistics (momentum 0.99)
+    # to settle; fewer leave the stored model near chance whatever it learnt.
+    # One such epoch reads about 85% of held-out rows right; the full
+    # five-epoch default run 99.4%.
+    assert (predicted == data.valid_y[:500]).mean() > 0.5
 
 
 @pytest.mark.slow
