@@ -230,6 +230,11 @@ def _make_callback(
             self.epoch_started = time.time()
             self.current_epoch = epoch
 
+        def on_test_batch_end(self, batch, logs=None):
+            # Validation at an epoch's end takes seconds too: stop there as well.
+            if should_stop is not None and should_stop():
+                raise Cancelled(f"cancelled in epoch {self.current_epoch + 1}")
+
         def on_train_batch_end(self, batch, logs=None):
             if should_stop is not None and should_stop():
                 raise Cancelled(f"cancelled in epoch {self.current_epoch + 1}")

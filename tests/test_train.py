@@ -308,3 +308,35 @@ def test_comparison_pair_differs_only_in_augmentation():
     # Settings that do nothing do not change the run id.
     noisy = dataclasses.replace(off, augmentation=config.augmentation)
     assert run_id(canonical(noisy), "x") == run_id(off, "x")
+
+
+def test_plateau_halves_the_rate_and_early_stopping_stops(tmp_path):
+    """The epoch-end rules on a scripted sequence of validation accuracies
+    (no fit: the callback is driven directly)."""
+    from core.train import (EARLY_STOP_PATIENCE, PLATEAU_PATIENCE, _fresh_state,
+                            _make_callback, compile_model)
+
+    config = TrainConfig(epochs=10, schedule="plateau", early_stopping=True,
+                         learning_rate=0.01, restore_best=True)
+    model = compile_model(config, steps_per_epoch=1)
+    state = _fresh_state()
+    callback = _make_callback(config, tmp_path, 1, state, None, None)
+    callback.set_model(model)
+    rates, stopped = [], []
+    for epoch, val in enumerate([0.5, 0.6, 0.55, 0.58, 0.59, 0.6]):
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, {"loss": 1.0, "accuracy": 0.5,
+                                      "val_loss": 1.0, "val_accuracy": val})
+        rates.append(float(np.asarray(model.optimizer.learning_rate)))
+        stopped.append(bool(model.stop_training))
+    assert PLATEAU_PATIENCE == 2 and EARLY_STOP_PATIENCE == 3
+    # Best at epoch 2; epochs 3 and 4 do not improve -> halved after epoch 4.
+    assert rates[:3] == pytest.approx([0.01] * 3)
+    assert rates[3] == pytest.approx(0.005)
+    # Epoch 5 is the third without a new best: stop.
+    assert stopped == [False, False, False, False, True, True]
+    assert state["best_epoch"] == 2
+    assert (tmp_path / "best.weights.h5").exists()
+    checkpoint = json.loads((tmp_path / store.CHECKPOINT_FILE).read_text())
+    assert checkpoint["epoch"] == 6 and (tmp_path / checkpoint["model"]).exists()
+    assert len(list(tmp_path.glob("checkpoint-e*.keras"))) == 1  # old ones removed
