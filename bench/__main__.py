@@ -64,39 +64,80 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark the project against the course's pipeline on the "
         "real data and write bench/REPORT.md and bench/report.json.",
     )
-    parser.add_argument("--data-dir", type=Path, default=paths.SHARED_DATA_DIR,
-                        help="folder with sign_mnist_train.csv.gz and "
-                        "sign_mnist_test.csv.gz (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"epochs of the course pipeline (default {COURSE_EPOCHS})")
-    parser.add_argument("--project-epochs", type=int, default=None,
-                        help="epochs of the project's training (default: those of "
-                        "the project's default configuration, the training page's)")
-    parser.add_argument("--floor-epochs", type=int, default=None,
-                        help="epochs of the no-augmentation floor (default 3)")
-    parser.add_argument("--train-rows", type=int, default=None,
-                        help="train on the first N training rows only (0 = all)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="repeats of the short measurements (default 5)")
-    parser.add_argument("--skip", action="append", default=[],
-                        help=f"parts to leave out, comma-separated: {', '.join(PARTS)}")
-    parser.add_argument("--course-steps", choices=("ceil", "floor"), default="ceil",
-                        help="steps_per_epoch of the course pipeline: ceil(n/32) "
-                        "(every image once an epoch) or n//32, which runs dry on "
-                        "Keras 3 every second epoch (default %(default)s)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 3,000 rows, 2 epochs, few repeats, report "
-                        "into bench/out/quick/")
-    parser.add_argument("--report-dir", type=Path, default=None,
-                        help="where REPORT.md and report.json go (default bench/, "
-                        "or bench/out/quick/ with --quick)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=paths.SHARED_DATA_DIR,
+        help="folder with sign_mnist_train.csv.gz and "
+        "sign_mnist_test.csv.gz (default %(default)s)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"epochs of the course pipeline (default {COURSE_EPOCHS})",
+    )
+    parser.add_argument(
+        "--project-epochs",
+        type=int,
+        default=None,
+        help="epochs of the project's training (default: those of "
+        "the project's default configuration, the training page's)",
+    )
+    parser.add_argument(
+        "--floor-epochs",
+        type=int,
+        default=None,
+        help="epochs of the no-augmentation floor (default 3)",
+    )
+    parser.add_argument(
+        "--train-rows",
+        type=int,
+        default=None,
+        help="train on the first N training rows only (0 = all)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="repeats of the short measurements (default 5)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help=f"parts to leave out, comma-separated: {', '.join(PARTS)}",
+    )
+    parser.add_argument(
+        "--course-steps",
+        choices=("ceil", "floor"),
+        default="ceil",
+        help="steps_per_epoch of the course pipeline: ceil(n/32) "
+        "(every image once an epoch) or n//32, which runs dry on "
+        "Keras 3 every second epoch (default %(default)s)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3,000 rows, 2 epochs, few repeats, report "
+        "into bench/out/quick/",
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=None,
+        help="where REPORT.md and report.json go (default bench/, "
+        "or bench/out/quick/ with --quick)",
+    )
     return parser
 
 
 def resolve_options(args: argparse.Namespace) -> dict:
     """Command-line values with the defaults of a full or a quick run."""
     quick = args.quick
-    skip = {name.strip() for item in args.skip for name in item.split(",") if name.strip()}
+    skip = {
+        name.strip() for item in args.skip for name in item.split(",") if name.strip()
+    }
     unknown = skip - set(PARTS)
     if unknown:
         raise SystemExit(f"unknown part(s) to skip: {', '.join(sorted(unknown))}")
@@ -114,7 +155,9 @@ def resolve_options(args: argparse.Namespace) -> dict:
         "repeats": pick(args.repeats, 5, 2),
         "course_steps": args.course_steps,
         "skip": sorted(skip),
-        "report_dir": str(args.report_dir or (OUT_DIR / "quick" if quick else BENCH_DIR)),
+        "report_dir": str(
+            args.report_dir or (OUT_DIR / "quick" if quick else BENCH_DIR)
+        ),
     }
 
 
@@ -123,14 +166,20 @@ def reductions(options: dict) -> list[str]:
     project's epochs are checked once its default configuration is known)."""
     out = []
     if options["train_rows"]:
-        out.append(f"training split cut to its first {options['train_rows']:,} rows "
-                   f"(of {FULL_TRAIN_ROWS:,}); validation on all rows")
+        out.append(
+            f"training split cut to its first {options['train_rows']:,} rows "
+            f"(of {FULL_TRAIN_ROWS:,}); validation on all rows"
+        )
     if options["course_epochs"] < COURSE_EPOCHS:
-        out.append(f"course pipeline {options['course_epochs']} epochs, not {COURSE_EPOCHS}")
+        out.append(
+            f"course pipeline {options['course_epochs']} epochs, not {COURSE_EPOCHS}"
+        )
     if options["repeats"] < 5:
         out.append(f"{options['repeats']} repeats of the short measurements, not 5")
     if options["course_steps"] != "ceil":
-        out.append("course steps_per_epoch = n // 32, which runs dry every second epoch")
+        out.append(
+            "course steps_per_epoch = n // 32, which runs dry every second epoch"
+        )
     out += [f"part {name} skipped" for name in options["skip"] if name != "gpu"]
     return out
 
@@ -225,17 +274,19 @@ class Bench:
 
     def epoch_printer(self, label: str):
         def show(epoch: int, record: dict) -> None:
-            self.say(f"{label} epoch {epoch}: {record['seconds']:.1f} s, "
-                     f"val accuracy {record.get('val_accuracy', float('nan')):.4f}")
+            self.say(
+                f"{label} epoch {epoch}: {record['seconds']:.1f} s, "
+                f"val accuracy {record.get('val_accuracy', float('nan')):.4f}"
+            )
+
         return show
 
     # ------------------------------------------------------------ the parts
 
     def load(self):
         if self.dataset is None:
-            from core.data import load_dataset
-
             from bench import project
+            from core.data import load_dataset
 
             self.dataset = load_dataset(Path(self.options["data_dir"]))
             default, self.config_source = project.page_default_config(
@@ -245,7 +296,8 @@ class Bench:
             epochs = self.options["project_epochs"] or default.epochs
             if epochs < default.epochs:
                 self.results["reduced"].append(
-                    f"project training {epochs} epochs, not its default {default.epochs}"
+                    f"project training {epochs} epochs, "
+                    f"not its default {default.epochs}"
                 )
             self.config = dataclasses.replace(
                 default, epochs=epochs, train_rows=self.options["train_rows"]
@@ -296,7 +348,9 @@ class Bench:
         from bench import course
 
         folder = Path(self.options["data_dir"])
-        train_df, valid_df = course.read_course_frames(folder, self.options["train_rows"])
+        train_df, valid_df = course.read_course_frames(
+            folder, self.options["train_rows"]
+        )
         arrays = course.course_arrays(train_df, valid_df)
         del train_df, valid_df
         result = course.run_course_pipeline(
@@ -335,8 +389,9 @@ class Bench:
             f"core.train.train with {self.config_source}: "
             f"(epochs {self.config.epochs}, batch {self.config.batch_size}, "
             f"{self.config.optimizer} {self.config.learning_rate}, schedule "
-            f"{self.config.schedule}, augmentation {'on' if self.config.augment else 'off'}"
-            f", contrast normalisation {'on' if self.config.normalize else 'off'}) in "
+            f"{self.config.schedule}, augmentation "
+            f"{'on' if self.config.augment else 'off'}, contrast normalisation "
+            f"{'on' if self.config.normalize else 'off'}) in "
             "this process into the benchmark's own store; seconds an epoch as the "
             "training reports them (training plus validation), elapsed from the call "
             "to each epoch's progress event"
@@ -357,7 +412,7 @@ class Bench:
         result["first_epoch_s"] = summary["first"]
         result["median_epoch_after_first_s"] = summary["median_after_first"]
         x, y = self.train_arrays()
-        blocks, per_block = (4, 20) if self.options["quick"] else (8, 50)
+        blocks, per_block = (4, 20) if self.options["quick"] else (12, 60)
         result["interleaved"] = project.interleaved_epoch_ratio(
             self.config, x, y, blocks, per_block
         )
@@ -377,8 +432,9 @@ class Bench:
 
         x, y = self.train_arrays()
         images = x.reshape(len(x), 28, 28, 1).astype("float32")
-        measured = augment_speed.measure(images, y.astype("int32"),
-                                         self.options["repeats"], (32,))
+        measured = augment_speed.measure(
+            images, y.astype("int32"), self.options["repeats"], (32,)
+        )
         batch = measured["batches"]["32"]
         return {
             "how": f"bench/augment_speed.py measure(): one epoch of batches of 32 over "
@@ -390,7 +446,10 @@ class Bench:
             "ImageDataGenerator) after one untimed pass",
             "rows": measured["rows"],
             "seconds_per_epoch": batch["seconds_per_epoch"],
-            "times_slower_than_project_stream": batch["times_slower_than_project_stream"],
+            "times_slower_than_project_stream": batch[
+                "times_slower_than_project_stream"
+            ],
+            "cpu_seconds_per_epoch": batch.get("cpu_seconds_per_epoch", {}),
         }
 
     def part_cache_hit(self) -> dict:
@@ -458,8 +517,11 @@ class Bench:
             "how": f"streamlit run streamlit_app.py on 127.0.0.1, a free port, "
             f"--server.headless true, {repeats} launches; seconds from the launch to "
             "/_stcore/health answering 200, to / answering 200"
-            + (", and to the start page's title drawn in headless Chromium"
-               if startup["browser"] else " (no browser here for the drawn page)")
+            + (
+                ", and to the start page's title drawn in headless Chromium"
+                if startup["browser"]
+                else " (no browser here for the drawn page)"
+            )
             + "; medians",
             "health_s": stats.median([r["health_s"] for r in runs]),
             "page_s": stats.median([r["page_s"] for r in runs]),
@@ -476,10 +538,11 @@ class Bench:
             )
             result.update(memory)
             result["notes"] = [
-                "memory: RSS of the server's whole process tree (the server and the "
-                "`python -m core.train --run-dir` child core.jobs starts), sampled every "
-                "0.25 s from /proc, from pressing Train on the training page (epochs 1, "
-                "training rows 3000, other controls at their defaults) in headless "
+                "memory: RSS of the server's whole process tree (the server and "
+                "the `python -m core.train --run-dir` child core.jobs starts), "
+                "sampled every 0.25 s from /proc, from pressing Train on the training "
+                "page (epochs 1, training rows 3000, other controls at their "
+                "defaults) in headless "
                 "Chromium until the run's summary.json appeared; idle = the same tree "
                 "with the training page open before pressing Train"
             ]
@@ -493,11 +556,24 @@ class Bench:
 
         memory_store = self.work_dir / "memory-store"
         command = [
-            sys.executable, "-m", "core.train", "--quiet",
-            "--data-dir", self.options["data_dir"], "--store-dir", str(memory_store),
-            "--train-rows", "3000", "--epochs", "1", "--seed", "7",
+            sys.executable,
+            "-m",
+            "core.train",
+            "--quiet",
+            "--data-dir",
+            self.options["data_dir"],
+            "--store-dir",
+            str(memory_store),
+            "--train-rows",
+            "3000",
+            "--epochs",
+            "1",
+            "--seed",
+            "7",
         ]
-        memory = app.measure_training_memory(command, {"ASL_STORE_DIR": str(memory_store)})
+        memory = app.measure_training_memory(
+            command, {"ASL_STORE_DIR": str(memory_store)}
+        )
         memory["notes"] = [
             "memory: RSS of the server's process tree (start page open in the browser) "
             "and of a training beside it, `" + shlex.join(command[1:]) + "`, sampled "
@@ -529,22 +605,43 @@ class Bench:
         return 0
 
 
+PROBE_CASES = {
+    "unchanged": "the course's cells as written (img_iter.next() to preview a batch, "
+    "steps_per_epoch=len(x_train)/batch_size)",
+    "float_steps": "only the preview fixed (next(img_iter)), so the float "
+    "steps_per_epoch reaches fit",
+    "floor_steps": "steps_per_epoch=len(x_train)//batch_size, an integer one step "
+    "short of the iterator",
+    "ceil_steps": "steps_per_epoch=ceil(len(x_train)/batch_size), the port used here",
+    "no_scipy": "the port on a Python where scipy cannot be imported",
+}
+
+
 def _probe_notes(cases: list[dict]) -> list[str]:
     notes = []
     for case in cases:
+        what = PROBE_CASES.get(case["case"], case["case"])
         if case.get("finished"):
-            notes.append(
-                f"{case['case']}: finished; batches per epoch "
-                f"{case.get('batches_per_epoch')} of {case.get('iterator_batches')}, "
-                f"'ran out of data' warnings: {case.get('ran_out_warnings')}"
+            batches = case.get("batches_per_epoch")
+            outcome = (
+                f"trains; batches per epoch {batches} of the iterator's "
+                f"{case.get('iterator_batches')}"
             )
+            if case.get("ran_out_warnings"):
+                outcome += (
+                    ", Keras warns 'Your input ran out of data' and every second "
+                    "epoch trains on the one batch left over"
+                )
         else:
-            notes.append(f"{case['case']}: failed with {case.get('error')}")
+            outcome = f"fails: {case.get('error')}"
+        notes.append(f"{case['case']} - {what}: {outcome}")
     return notes
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     train_file = args.data_dir / "sign_mnist_train.csv.gz"
     valid_file = args.data_dir / "sign_mnist_test.csv.gz"
@@ -558,7 +655,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     options = resolve_options(args)
-    command = "python -m bench" + (" " + shlex.join(argv if argv is not None else sys.argv[1:]))
+    command = "python -m bench" + (
+        " " + shlex.join(argv if argv is not None else sys.argv[1:])
+    )
     bench = Bench(options, command.strip())
     bench.say(f"benchmark: {json_line(options)}")
     return bench.run()

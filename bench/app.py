@@ -303,7 +303,10 @@ def measure_training_memory(
 
 
 def measure_training_memory_via_page(
-    env: dict[str, str], store_root: Path, epochs: int = 1, rows: int = 3000,
+    env: dict[str, str],
+    store_root: Path,
+    epochs: int = 1,
+    rows: int = 3000,
     timeout: float = 900,
 ) -> dict:
     """Peak RSS of the server's process tree while a training launched from its
@@ -331,7 +334,10 @@ def measure_training_memory_via_page(
                 train_button.wait_for(timeout=180_000)
                 time.sleep(2.0)  # the page's script run ends; TensorFlow is loaded
                 idle_rss = tree_rss_bytes(server.pid)
-                for label, value in (("Epochs", epochs), ("Training rows (0 = all)", rows)):
+                for label, value in (
+                    ("Epochs", epochs),
+                    ("Training rows (0 = all)", rows),
+                ):
                     field = page.get_by_label(label, exact=True)
                     field.fill(str(value))
                     field.press("Enter")

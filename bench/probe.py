@@ -74,7 +74,9 @@ def _run_case(case: str, rows: int, folder: Path) -> dict:
                 verbose=0,
             )
         result["finished"] = True
-        result["ran_out_warnings"] = sum(course.RAN_OUT in str(w.message) for w in caught)
+        result["ran_out_warnings"] = sum(
+            course.RAN_OUT in str(w.message) for w in caught
+        )
     except Exception as error:  # the point is to record what breaks
         result["finished"] = False
         result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"

@@ -120,7 +120,9 @@ def time_cli_cache_hit(config, data_dir: Path, store_root: Path) -> float:
     )
     seconds = time.perf_counter() - started
     if "already in the store" not in done.stdout:
-        raise RuntimeError(f"no cache hit: {(done.stdout or done.stderr).strip()[-200:]}")
+        raise RuntimeError(
+            f"no cache hit: {(done.stdout or done.stderr).strip()[-200:]}"
+        )
     return seconds
 
 
@@ -176,7 +178,9 @@ def time_data_loading(folder: Path, repeats: int) -> dict:
             first.append(result["seconds"])
             rows = result["rows"]
         for _ in range(repeats):
-            cached.append(_load_in_fresh_python(folder, Path(tmp) / "cold-0")["seconds"])
+            cached.append(
+                _load_in_fresh_python(folder, Path(tmp) / "cold-0")["seconds"]
+            )
     return {"first_parse": first, "cached": cached, "rows": rows}
 
 
@@ -244,7 +248,11 @@ def page_default_config(data_dir: Path, store_root: Path) -> tuple[object, str]:
     try:
         done = subprocess.run(
             [sys.executable, "-c", _PAGE_DEFAULTS_SNIPPET],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         lines = [ln for ln in done.stdout.splitlines() if ln.startswith("DEFAULTS ")]
         if not lines:
@@ -256,19 +264,25 @@ def page_default_config(data_dir: Path, store_root: Path) -> tuple[object, str]:
             "the training page's defaults (read from pages/train.py with AppTest)"
         )
     except Exception as error:  # noqa: BLE001 - fall back, and say so
-        return TrainConfig(), f"TrainConfig() defaults (the page could not be read: {error})"
+        return (
+            TrainConfig(),
+            f"TrainConfig() defaults (the page could not be read: {error})",
+        )
 
 
-def interleaved_epoch_ratio(config, x, y, blocks: int = 8, block_batches: int = 50) -> dict:
+def interleaved_epoch_ratio(
+    config, x, y, blocks: int = 8, block_batches: int = 50
+) -> dict:
     """Training with and without augmentation, alternated in short blocks on
     one model, so both see the same machine load: seconds a batch of each.
 
     Both streams are ``core.train.make_train_dataset`` (augmentation on, and
     the same with it off), each iterated without end; each block trains
     ``block_batches`` batches with ``train_on_batch``, the arms' order
-    alternating block by block. The ratio of the medians of the blocks is the
-    epoch slowdown augmentation costs, far less noisy on a shared machine
-    than two separate trainings minutes apart."""
+    alternating block by block. The median over block pairs of augmented /
+    plain seconds is the epoch slowdown augmentation costs (with its quartiles
+    as the spread), far less noisy on a shared machine than two separate
+    trainings minutes apart."""
     from core.train import compile_model, make_train_dataset
 
     one_epoch = dataclasses.replace(config, epochs=1)
@@ -294,12 +308,22 @@ def interleaved_epoch_ratio(config, x, y, blocks: int = 8, block_batches: int = 
         order = ("augmented", "plain") if index % 2 == 0 else ("plain", "augmented")
         for name in order:
             seconds[name].append(block(name))
-    augmented, plain = stats.median(seconds["augmented"]), stats.median(seconds["plain"])
+    augmented, plain = (
+        stats.median(seconds["augmented"]),
+        stats.median(seconds["plain"]),
+    )
+    # Each augmented block against the plain block run right beside it.
+    paired = [a / p for a, p in zip(seconds["augmented"], seconds["plain"])]
     return {
         "blocks": blocks,
         "batches_per_block": block_batches,
         "augmented_s_per_batch": augmented,
         "plain_s_per_batch": plain,
-        "ratio": stats.ratio(augmented, plain),
-        "block_seconds_per_batch": seconds,
+        "ratio": stats.median(paired),
+        "ratio_of_medians": stats.ratio(augmented, plain),
+        "paired_ratio_p25": stats.percentile(paired, 25),
+        "paired_ratio_p75": stats.percentile(paired, 75),
+        "block_seconds_per_batch": {
+            name: [round(v, 4) for v in values] for name, values in seconds.items()
+        },
     }
