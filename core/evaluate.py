@@ -39,8 +39,9 @@ def per_letter_accuracy(matrix: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, np.diag(matrix) / totals, np.nan)
 
 
-def cell_rows(true: np.ndarray, pred: np.ndarray, true_class: int,
-              predicted_class: int) -> np.ndarray:
+def cell_rows(
+    true: np.ndarray, pred: np.ndarray, true_class: int, predicted_class: int
+) -> np.ndarray:
     """Indices of the validation rows of ``true_class`` read as
     ``predicted_class``: ``(k,)`` int64, in row order."""
     true, pred = np.asarray(true), np.asarray(pred)

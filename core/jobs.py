@@ -87,7 +87,8 @@ class Limits:
             )
         if not 1 <= config.batch_size <= self.max_batch_size:
             raise JobRejected(
-                f"Batch size must be between 1 and {self.max_batch_size} on this server."
+                f"Batch size must be between 1 and {self.max_batch_size} on this "
+                "server."
             )
 
 
@@ -128,7 +129,8 @@ def save_data_copy(dataset: Any, store_root: Path) -> Path:
     """Write the arrays a child needs to the store once per fingerprint.
 
     ``dataset``: anything with ``train_x`` ``(n, 28, 28)`` uint8, ``train_y``
-    ``(n,)`` int, ``valid_x``, ``valid_y`` and ``fingerprint`` (``core.data.Dataset``)."""
+    ``(n,)`` int, ``valid_x``, ``valid_y`` and ``fingerprint``
+    (``core.data.Dataset``)."""
     path = store.data_cache_path(dataset.fingerprint, store_root)
     if path.exists():
         return path
@@ -194,12 +196,17 @@ class JobManager:
             self._check_queue_room()
             data_path = save_data_copy(dataset, self.store_root)
             run_dir = store.create_run(
-                config, dataset.fingerprint, store=self.store_root, owner=owner,
+                config,
+                dataset.fingerprint,
+                store=self.store_root,
+                owner=owner,
                 data={"npz": str(data_path)},
             )
             resume = info is not None and info.resumable
-            return Submitted(self._enqueue(rid, run_dir, config, owner, resume),
-                             "resumed" if resume else "queued")
+            return Submitted(
+                self._enqueue(rid, run_dir, config, owner, resume),
+                "resumed" if resume else "queued",
+            )
 
     def resume(self, rid: str, owner: str) -> Submitted:
         """Continue an interrupted, cancelled or failed run from its
@@ -212,8 +219,10 @@ class JobManager:
             if info is None or info.config is None:
                 raise JobRejected(f"There is no run {rid} in the store.")
             if info.status == store.FINISHED:
-                return Submitted(Job(rid, info.path, info.config, info.owner,
-                                     state=store.FINISHED), "cached")
+                return Submitted(
+                    Job(rid, info.path, info.config, info.owner, state=store.FINISHED),
+                    "cached",
+                )
             if info.status == store.RUNNING:
                 raise JobRejected(f"Run {rid} is already training.")
             meta = store.read_json_or_none(info.path / store.CONFIG_FILE) or {}
@@ -226,8 +235,9 @@ class JobManager:
                     "again from the training page."
                 )
             self._check_queue_room()
-            job = self._enqueue(rid, info.path, info.config, info.owner or owner,
-                                info.resumable)
+            job = self._enqueue(
+                rid, info.path, info.config, info.owner or owner, info.resumable
+            )
             return Submitted(job, "resumed" if job.resume else "queued")
 
     def _check_queue_room(self) -> None:
@@ -311,8 +321,14 @@ class JobManager:
     # ------------------------------------------------------------ supervising
 
     def _start(self, job: Job) -> None:
-        command = [self.python, "-m", "core.train", "--run-dir", str(job.run_dir),
-                   "--quiet"]
+        command = [
+            self.python,
+            "-m",
+            "core.train",
+            "--run-dir",
+            str(job.run_dir),
+            "--quiet",
+        ]
         if job.resume:
             command.append("--resume")
         env = dict(os.environ, ASL_STORE_DIR=str(self.store_root))
@@ -320,8 +336,12 @@ class JobManager:
         log_file = open(job.run_dir / "train.log", "ab")
         try:
             job.process = subprocess.Popen(
-                command, cwd=paths.PROJECT_ROOT, env=env, stdout=log_file,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command,
+                cwd=paths.PROJECT_ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,  # a Ctrl-C of the server does not hit it
             )
         finally:
@@ -358,16 +378,25 @@ class JobManager:
             with self._lock:
                 if self._closed:
                     return
-                running = [j for j in self._jobs.values()
-                           if j.state == store.RUNNING and j.process is not None]
+                running = [
+                    j
+                    for j in self._jobs.values()
+                    if j.state == store.RUNNING and j.process is not None
+                ]
                 for job in running:
                     code = job.process.poll()
                     if code is not None:
                         self._reap(job, code)
-                    elif job.cancel_sent and time.time() - job.cancel_sent > CANCEL_GRACE_S:
+                    elif (
+                        job.cancel_sent
+                        and time.time() - job.cancel_sent > CANCEL_GRACE_S
+                    ):
                         job.process.kill()
-                watched = [j for j in self._jobs.values()
-                           if j.state == store.RUNNING and j.process is None]
+                watched = [
+                    j
+                    for j in self._jobs.values()
+                    if j.state == store.RUNNING and j.process is None
+                ]
                 for job in watched:  # trainings of another process
                     info = store.find_run(job.run_id, self.store_root)
                     if info is None or info.status != store.RUNNING:

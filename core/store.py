@@ -194,8 +194,10 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError:
         raise
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StoreError(f"{path.name} in run {path.parent.name} is unreadable "
-                         f"({type(error).__name__}).") from None
+        raise StoreError(
+            f"{path.name} in run {path.parent.name} is unreadable "
+            f"({type(error).__name__})."
+        ) from None
 
 
 def read_json_or_none(path: Path) -> Any:
@@ -212,7 +214,9 @@ def read_progress(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any] |
     epochs: dict[int, dict[str, Any]] = {}
     last_batch = None
     try:
-        text = (Path(run_dir) / PROGRESS_FILE).read_text(encoding="utf-8", errors="replace")
+        text = (Path(run_dir) / PROGRESS_FILE).read_text(
+            encoding="utf-8", errors="replace"
+        )
     except FileNotFoundError:
         return [], None
     for line in text.splitlines():
@@ -303,9 +307,10 @@ class RunInfo:
 
     @property
     def resumable(self) -> bool:
-        return self.status in (INTERRUPTED, CANCELLED, FAILED) and (
-            self.path / CHECKPOINT_FILE
-        ).exists()
+        return (
+            self.status in (INTERRUPTED, CANCELLED, FAILED)
+            and (self.path / CHECKPOINT_FILE).exists()
+        )
 
 
 def read_run(run_dir: Path) -> RunInfo:
@@ -315,13 +320,17 @@ def read_run(run_dir: Path) -> RunInfo:
     try:
         meta = _read_json(run_dir / CONFIG_FILE)
     except FileNotFoundError:
-        raise StoreError(f"{run_dir.name} has no {CONFIG_FILE}, so it is not a run.") from None
+        raise StoreError(
+            f"{run_dir.name} has no {CONFIG_FILE}, so it is not a run."
+        ) from None
     try:
         config = TrainConfig.from_dict(meta["config"])
         fingerprint = str(meta["data_fingerprint"])
     except (KeyError, TypeError, ValueError) as error:
-        raise StoreError(f"{CONFIG_FILE} in run {run_dir.name} is not a training "
-                         f"configuration ({error}).") from None
+        raise StoreError(
+            f"{CONFIG_FILE} in run {run_dir.name} is not a training "
+            f"configuration ({error})."
+        ) from None
 
     info = RunInfo(
         run_id=run_dir.name,
@@ -391,8 +400,10 @@ def list_runs(store: Path | None = None) -> tuple[list[RunInfo], list[str]]:
             problems.append(f"Skipped run {entry.name}: {error}")
         except Exception as error:  # noqa: BLE001 - a listing must never crash
             log.warning("run %s unreadable: %r", entry.name, error)
-            problems.append(f"Skipped run {entry.name}: it could not be read "
-                            f"({type(error).__name__}).")
+            problems.append(
+                f"Skipped run {entry.name}: it could not be read "
+                f"({type(error).__name__})."
+            )
     runs.sort(key=lambda r: r.created, reverse=True)
     return runs, problems
 
@@ -424,7 +435,9 @@ def verified_file(run_dir: Path, name: str = MODEL_FILE) -> Path:
     run_dir = Path(run_dir)
     summary = read_json_or_none(run_dir / SUMMARY_FILE)
     if not isinstance(summary, dict):
-        raise ModelIntegrityError(f"Run {run_dir.name} is not finished, so it has no model.")
+        raise ModelIntegrityError(
+            f"Run {run_dir.name} is not finished, so it has no model."
+        )
     expected = (summary.get("files") or {}).get(name)
     path = run_dir / name
     if not expected or not path.is_file():

@@ -55,7 +55,9 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 # augmentation, with the choices that reach the best validation accuracy in
 # few epochs here (99.4% after 5 epochs on the full data; the course's
 # RMSprop, constant rate and 10+ epochs are one option away).
-RECOMMENDED = TrainConfig(epochs=5, optimizer="adam", schedule="cosine", restore_best=True)
+RECOMMENDED = TrainConfig(
+    epochs=5, optimizer="adam", schedule="cosine", restore_best=True
+)
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -73,7 +75,9 @@ def canonical(config: TrainConfig) -> TrainConfig:
     return config
 
 
-def with_and_without_augmentation(config: TrainConfig) -> tuple[TrainConfig, TrainConfig]:
+def with_and_without_augmentation(
+    config: TrainConfig,
+) -> tuple[TrainConfig, TrainConfig]:
     """The pair of issue 9's comparison: ``config`` with augmentation on (its
     own settings) and the same with augmentation off."""
     return (
@@ -301,11 +305,16 @@ def _make_callback(
             else:
                 state["wait"] += 1
                 state["plateau_wait"] += 1
-            if config.schedule == "plateau" and state["plateau_wait"] >= PLATEAU_PATIENCE:
+            if (
+                config.schedule == "plateau"
+                and state["plateau_wait"] >= PLATEAU_PATIENCE
+            ):
                 new_rate = max(rate * PLATEAU_FACTOR, MIN_LEARNING_RATE)
                 self.model.optimizer.learning_rate.assign(new_rate)
                 state["plateau_wait"] = 0
-                log.info("epoch %d: learning rate %.2g -> %.2g", epoch + 1, rate, new_rate)
+                log.info(
+                    "epoch %d: learning rate %.2g -> %.2g", epoch + 1, rate, new_rate
+                )
             if config.early_stopping and state["wait"] >= EARLY_STOP_PATIENCE:
                 state["stopped_early"] = True
                 self.model.stop_training = True
@@ -412,8 +421,14 @@ def train(
         keras.utils.set_random_seed(_epoch_seed(config.seed, start_epoch))
         store.append_jsonl(
             run_dir / store.PROGRESS_FILE,
-            {"type": "start", "start_epoch": start_epoch, "time": time.time(),
-             "pid": os.getpid(), "epochs": config.epochs, "of": steps_per_epoch},
+            {
+                "type": "start",
+                "start_epoch": start_epoch,
+                "time": time.time(),
+                "pid": os.getpid(),
+                "epochs": config.epochs,
+                "of": steps_per_epoch,
+            },
         )
         if start_epoch < config.epochs and not state.get("stopped_early"):
             callback = _make_callback(
@@ -434,8 +449,9 @@ def train(
         if config.restore_best and (run_dir / "best.weights.h5").exists():
             if state["best_epoch"] != state["epoch"]:
                 model.load_weights(run_dir / "best.weights.h5")
-        summary = _finish(config, model, valid_x, valid_y, run_dir, state,
-                          data_fingerprint)
+        summary = _finish(
+            config, model, valid_x, valid_y, run_dir, state, data_fingerprint
+        )
     except Cancelled as error:
         store.mark_ended(run_dir, store.CANCELLED, str(error))
         raise
@@ -480,7 +496,9 @@ def _finish(config, model, valid_x, valid_y, run_dir, state, fingerprint):
         LETTERS[i]: (float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None)
         for i in range(NUM_CLASSES)
     }
-    accuracies = [e["val_accuracy"] for e in history if e.get("val_accuracy") is not None]
+    accuracies = [
+        e["val_accuracy"] for e in history if e.get("val_accuracy") is not None
+    ]
     summary = {
         "run_id": run_dir.name,
         "config": config.to_dict(),
@@ -494,7 +512,8 @@ def _finish(config, model, valid_x, valid_y, run_dir, state, fingerprint):
         "seconds": round(state["seconds"], 1),
         "seconds_per_epoch": (
             round(float(np.mean(state["epoch_seconds"])), 1)
-            if state["epoch_seconds"] else None
+            if state["epoch_seconds"]
+            else None
         ),
         "history": history,
         "confusion": matrix.tolist(),
@@ -521,35 +540,126 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     """One option for every TrainConfig and AugmentSettings field."""
     d, a = RECOMMENDED, AugmentSettings()
     g = parser.add_argument_group("training configuration (part of the run id)")
-    g.add_argument("--network", default=d.network, help="network builder in core.model (default %(default)s)")
-    g.add_argument("--epochs", type=int, default=d.epochs, help="epochs to train (default %(default)s)")
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help="images per batch (default %(default)s)")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="rmsprop (the course's) or adam (default %(default)s)")
-    g.add_argument("--learning-rate", type=float, default=d.learning_rate, help="initial learning rate (default %(default)s)")
-    g.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
-                   help="constant; cosine: per step from the rate down to 0 over the run; "
-                   f"plateau: halve after {PLATEAU_PATIENCE} epochs without a better "
-                   "validation accuracy (default %(default)s)")
-    g.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=d.early_stopping,
-                   help=f"stop after {EARLY_STOP_PATIENCE} epochs without a better validation accuracy")
-    g.add_argument("--restore-best", action=argparse.BooleanOptionalAction, default=d.restore_best,
-                   help="keep the weights of the epoch with the best validation accuracy "
-                   "(default on)")
-    g.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=d.normalize,
-                   help="per-image min-max contrast normalisation inside the model")
-    g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d.augment,
-                   help="random augmentation of the training batches")
-    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
-    g.add_argument("--train-rows", type=int, default=d.train_rows, help="use only the first N training rows; 0 = all")
+    g.add_argument(
+        "--network",
+        default=d.network,
+        help="network builder in core.model (default %(default)s)",
+    )
+    g.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help="epochs to train (default %(default)s)",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="images per batch (default %(default)s)",
+    )
+    g.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=d.optimizer,
+        help="rmsprop (the course's) or adam (default %(default)s)",
+    )
+    g.add_argument(
+        "--learning-rate",
+        type=float,
+        default=d.learning_rate,
+        help="initial learning rate (default %(default)s)",
+    )
+    g.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=d.schedule,
+        help="constant; cosine: per step from the rate down to 0 over the run; "
+        f"plateau: halve after {PLATEAU_PATIENCE} epochs without a better "
+        "validation accuracy (default %(default)s)",
+    )
+    g.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        default=d.early_stopping,
+        help=f"stop after {EARLY_STOP_PATIENCE} epochs without a better validation "
+        "accuracy",
+    )
+    g.add_argument(
+        "--restore-best",
+        action=argparse.BooleanOptionalAction,
+        default=d.restore_best,
+        help="keep the weights of the epoch with the best validation accuracy "
+        "(default on)",
+    )
+    g.add_argument(
+        "--normalize",
+        action=argparse.BooleanOptionalAction,
+        default=d.normalize,
+        help="per-image min-max contrast normalisation inside the model",
+    )
+    g.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=d.augment,
+        help="random augmentation of the training batches",
+    )
+    g.add_argument(
+        "--seed", type=int, default=d.seed, help="random seed (default %(default)s)"
+    )
+    g.add_argument(
+        "--train-rows",
+        type=int,
+        default=d.train_rows,
+        help="use only the first N training rows; 0 = all",
+    )
     g = parser.add_argument_group("augmentation (ImageDataGenerator semantics)")
-    g.add_argument("--rotation", type=float, default=a.rotation, help="degrees, uniform in +-this (default %(default)s)")
-    g.add_argument("--zoom", type=float, default=a.zoom, help="factors in [1-z, 1+z] per axis (default %(default)s)")
-    g.add_argument("--width-shift", type=float, default=a.width_shift, help="fraction of the width (default %(default)s)")
-    g.add_argument("--height-shift", type=float, default=a.height_shift, help="fraction of the height (default %(default)s)")
-    g.add_argument("--horizontal-flip", action=argparse.BooleanOptionalAction, default=a.horizontal_flip, help="mirror half the images")
-    g.add_argument("--vertical-flip", action=argparse.BooleanOptionalAction, default=a.vertical_flip, help="turn half the images upside down")
-    g.add_argument("--fill-mode", default=a.fill_mode, help="nearest, constant, reflect or wrap (default %(default)s)")
-    g.add_argument("--fill-value", type=float, default=a.fill_value, help="pixel value for fill mode constant")
+    g.add_argument(
+        "--rotation",
+        type=float,
+        default=a.rotation,
+        help="degrees, uniform in +-this (default %(default)s)",
+    )
+    g.add_argument(
+        "--zoom",
+        type=float,
+        default=a.zoom,
+        help="factors in [1-z, 1+z] per axis (default %(default)s)",
+    )
+    g.add_argument(
+        "--width-shift",
+        type=float,
+        default=a.width_shift,
+        help="fraction of the width (default %(default)s)",
+    )
+    g.add_argument(
+        "--height-shift",
+        type=float,
+        default=a.height_shift,
+        help="fraction of the height (default %(default)s)",
+    )
+    g.add_argument(
+        "--horizontal-flip",
+        action=argparse.BooleanOptionalAction,
+        default=a.horizontal_flip,
+        help="mirror half the images",
+    )
+    g.add_argument(
+        "--vertical-flip",
+        action=argparse.BooleanOptionalAction,
+        default=a.vertical_flip,
+        help="turn half the images upside down",
+    )
+    g.add_argument(
+        "--fill-mode",
+        default=a.fill_mode,
+        help="nearest, constant, reflect or wrap (default %(default)s)",
+    )
+    g.add_argument(
+        "--fill-value",
+        type=float,
+        default=a.fill_value,
+        help="pixel value for fill mode constant",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -603,18 +713,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(parser)
     g = parser.add_argument_group("where and how")
-    g.add_argument("--data-dir", help="folder with the two CSVs (default: ASL_DATA_DIR or data/)")
+    g.add_argument(
+        "--data-dir", help="folder with the two CSVs (default: ASL_DATA_DIR or data/)"
+    )
     g.add_argument("--store-dir", help="run store (default: ASL_STORE_DIR or runs/)")
-    g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last epoch checkpoint")
-    g.add_argument("--strategy", choices=STRATEGIES, default="default",
-                   help="tf.distribute: mirrored = all GPUs of this machine; multiworker = "
-                   "machines named in TF_CONFIG (start the same command on each)")
-    g.add_argument("--compare-augmentation", action="store_true",
-                   help="train the configuration twice, with and without augmentation "
-                   "(the training page's comparison then comes from the cache)")
-    g.add_argument("--publish-default", metavar="DIR", nargs="?", const="",
-                   help="after training, copy the model to the shipped default "
-                   "model folder (default models/default) with its card")
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its last epoch checkpoint",
+    )
+    g.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="tf.distribute: mirrored = all GPUs of this machine; multiworker = "
+        "machines named in TF_CONFIG (start the same command on each)",
+    )
+    g.add_argument(
+        "--compare-augmentation",
+        action="store_true",
+        help="train the configuration twice, with and without augmentation "
+        "(the training page's comparison then comes from the cache)",
+    )
+    g.add_argument(
+        "--publish-default",
+        metavar="DIR",
+        nargs="?",
+        const="",
+        help="after training, copy the model to the shipped default "
+        "model folder (default models/default) with its card",
+    )
     g.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by core.jobs
     g.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
@@ -623,7 +751,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_progress(entry: dict[str, Any]) -> None:
     if entry.get("type") == "epoch":
         print(
-            f"epoch {entry['epoch']}: loss {entry['loss']:.4f} acc {entry['accuracy']:.4f} "
+            f"epoch {entry['epoch']}: loss {entry['loss']:.4f} "
+            f"acc {entry['accuracy']:.4f} "
             f"val_loss {entry['val_loss']:.4f} val_acc {entry['val_accuracy']:.4f} "
             f"({entry['seconds']:.0f} s)",
             flush=True,
@@ -642,8 +771,13 @@ def load_arrays(data: dict[str, str], data_dir: str | None = None):
     copy (``{"npz": path}``) or a CSV folder."""
     if data.get("npz"):
         with np.load(data["npz"], allow_pickle=False) as arrays:
-            return (arrays["train_x"], arrays["train_y"], arrays["valid_x"],
-                    arrays["valid_y"], str(arrays["fingerprint"]))
+            return (
+                arrays["train_x"],
+                arrays["train_y"],
+                arrays["valid_x"],
+                arrays["valid_y"],
+                str(arrays["fingerprint"]),
+            )
     from core import paths
     from core.data import load_dataset
 
@@ -659,14 +793,24 @@ def run_from_folder(run_dir: Path, resume: bool, strategy: str, quiet: bool) -> 
     config = TrainConfig.from_dict(meta["config"])
     train_x, train_y, valid_x, valid_y, fingerprint = load_arrays(meta.get("data", {}))
     if fingerprint != meta["data_fingerprint"]:
-        store.mark_ended(run_dir, store.FAILED,
-                         "The data changed since this training was queued.")
+        store.mark_ended(
+            run_dir, store.FAILED, "The data changed since this training was queued."
+        )
         return 2
     try:
-        train(config, train_x, train_y, valid_x, valid_y, run_dir,
-              on_progress=None if quiet else _print_progress,
-              should_stop=lambda: store.cancel_requested(run_dir),
-              resume=resume, strategy=strategy, data_fingerprint=fingerprint)
+        train(
+            config,
+            train_x,
+            train_y,
+            valid_x,
+            valid_y,
+            run_dir,
+            on_progress=None if quiet else _print_progress,
+            should_stop=lambda: store.cancel_requested(run_dir),
+            resume=resume,
+            strategy=strategy,
+            data_fingerprint=fingerprint,
+        )
     except Cancelled:
         print("cancelled", flush=True)
         return 3
@@ -674,11 +818,15 @@ def run_from_folder(run_dir: Path, resume: bool, strategy: str, quiet: bool) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.run_dir:
-        return run_from_folder(Path(args.run_dir), args.resume, args.strategy, args.quiet)
+        return run_from_folder(
+            Path(args.run_dir), args.resume, args.strategy, args.quiet
+        )
 
     from core import paths
 
@@ -703,36 +851,60 @@ def main(argv: list[str] | None = None) -> int:
         rid = run_id(cfg, fingerprint)
         existing = store.find_run(rid, store_root)
         if existing is not None and existing.finished:
-            print(f"run {rid}: already in the store, val accuracy "
-                  f"{existing.final_val_accuracy:.4f}", flush=True)
+            print(
+                f"run {rid}: already in the store, val accuracy "
+                f"{existing.final_val_accuracy:.4f}",
+                flush=True,
+            )
             continue
         if existing is not None and existing.status == store.RUNNING:
             print(f"run {rid}: already training in another process", flush=True)
             continue
         resume = args.resume or (existing is not None and existing.resumable)
-        run_dir = store.create_run(cfg, fingerprint, store=store_root, owner="cli",
-                                   data={"folder": str(Path(data_dir).resolve())})
+        run_dir = store.create_run(
+            cfg,
+            fingerprint,
+            store=store_root,
+            owner="cli",
+            data={"folder": str(Path(data_dir).resolve())},
+        )
         print(f"run {rid}: training {cfg.epochs} epochs into {run_dir}", flush=True)
         try:
-            summary = train(cfg, train_x, train_y, valid_x, valid_y, run_dir,
-                            on_progress=None if args.quiet else _print_progress,
-                            should_stop=lambda d=run_dir: store.cancel_requested(d),
-                            resume=resume, strategy=args.strategy,
-                            data_fingerprint=fingerprint)
+            summary = train(
+                cfg,
+                train_x,
+                train_y,
+                valid_x,
+                valid_y,
+                run_dir,
+                on_progress=None if args.quiet else _print_progress,
+                should_stop=lambda d=run_dir: store.cancel_requested(d),
+                resume=resume,
+                strategy=args.strategy,
+                data_fingerprint=fingerprint,
+            )
         except Cancelled:
             print(f"run {rid}: cancelled", flush=True)
             status = 3
             continue
-        print(f"run {rid}: finished, best val accuracy {summary['best_val_accuracy']:.4f}, "
-              f"model val accuracy {summary['model_val_accuracy']:.4f}, "
-              f"{summary['seconds']:.0f} s", flush=True)
+        print(
+            f"run {rid}: finished, "
+            f"best val accuracy {summary['best_val_accuracy']:.4f}, "
+            f"model val accuracy {summary['model_val_accuracy']:.4f}, "
+            f"{summary['seconds']:.0f} s",
+            flush=True,
+        )
     if args.publish_default is not None and status == 0:
         target = Path(args.publish_default or paths.DEFAULT_MODEL_DIR)
         rid = run_id(configs[0], fingerprint)
-        command = " ".join(shlex.quote(a) for a in ["python", "-m", "core.train", *argv])
+        command = " ".join(
+            shlex.quote(a) for a in ["python", "-m", "core.train", *argv]
+        )
         card = publish_default(store_root / rid, target, command)
-        print(f"published run {rid} to {target}: val accuracy "
-              f"{card['val_accuracy']:.4f}", flush=True)
+        print(
+            f"published run {rid} to {target}: val accuracy {card['val_accuracy']:.4f}",
+            flush=True,
+        )
     return status
 
 
@@ -749,7 +921,8 @@ def publish_default(run_dir: Path, target: Path, command: str) -> dict[str, Any]
     card = {
         "command": command,
         "run_id": run_dir.name,
-        "data_fingerprint": summary.get("data_fingerprint") or meta.get("data_fingerprint"),
+        "data_fingerprint": summary.get("data_fingerprint")
+        or meta.get("data_fingerprint"),
         "val_accuracy": summary.get("model_val_accuracy"),
         "best_epoch": summary.get("best_epoch"),
         "epochs_run": summary.get("epochs_run"),
@@ -757,10 +930,14 @@ def publish_default(run_dir: Path, target: Path, command: str) -> dict[str, Any]
         "sha256": store.sha256_file(target / store.MODEL_FILE),
         "config": config,
         "per_letter_accuracy": per_letter,
-        "trained": time.strftime("%Y-%m-%d", time.gmtime(summary.get("finished") or time.time())),
+        "trained": time.strftime(
+            "%Y-%m-%d", time.gmtime(summary.get("finished") or time.time())
+        ),
     }
     store.atomic_write_json(target / "card.json", card)
-    weakest = sorted((v, k) for k, v in per_letter.items() if v is not None and v < 1)[:3]
+    weakest = sorted((v, k) for k, v in per_letter.items() if v is not None and v < 1)[
+        :3
+    ]
     fingerprint = str(card["data_fingerprint"] or "unknown")
     aug = config.get("augmentation") or {}
     if not config.get("augment"):
@@ -780,14 +957,21 @@ the same letters for an image and for `a * image + b`.
 - Trained with: `{command}`
 - Data: the Sign Language MNIST training split (fingerprint {fingerprint[:16]}...),
   validated on the test split (the course's `sign_mnist_valid.csv`).
-- Settings: {config.get('optimizer')} at {config.get('learning_rate')}, schedule
-  {config.get('schedule')}, {config.get('epochs')} epochs, batch {config.get('batch_size')},
-  augmentation {aug_text}, {'best' if config.get('restore_best') else 'last'} epoch kept,
-  seed {config.get('seed')}.
-- Validation accuracy: **{f'{accuracy:.2%}' if accuracy is not None else 'unknown'}**
-  (best epoch {card['best_epoch']} of {card['epochs_run']}{
-      f', about {per_epoch:.0f} s an epoch on 2 CPU cores' if per_epoch else ''}).
-- Weakest letters on validation: {', '.join(f'{k} {v:.1%}' for v, k in weakest) or 'unknown'}.
+- Settings: {config.get("optimizer")} at {config.get("learning_rate")}, schedule
+  {config.get("schedule")}, {config.get("epochs")} epochs, batch {
+        config.get("batch_size")
+    },
+  augmentation {aug_text}, {
+        "best" if config.get("restore_best") else "last"
+    } epoch kept,
+  seed {config.get("seed")}.
+- Validation accuracy: **{f"{accuracy:.2%}" if accuracy is not None else "unknown"}**
+  (best epoch {card["best_epoch"]} of {card["epochs_run"]}{
+        f", about {per_epoch:.0f} s an epoch on 2 CPU cores" if per_epoch else ""
+    }).
+- Weakest letters on validation: {
+        ", ".join(f"{k} {v:.1%}" for v, k in weakest) or "unknown"
+    }.
 - Saved without optimizer state; `card.json` holds the file's sha256, which the
   app checks before loading it in Keras safe mode.
 

@@ -32,8 +32,10 @@ runs, problems = store.list_runs()
 for problem in problems:
     st.warning(train_ui.safe_text(problem))
 if not runs:
-    st.info("No training is stored yet: train one on the **Training** page, or fill "
-            "the store from the command line with `python -m core.train`.")
+    st.info(
+        "No training is stored yet: train one on the **Training** page, or fill "
+        "the store from the command line with `python -m core.train`."
+    )
     st.stop()
 
 me = train_ui.session_owner()
@@ -47,8 +49,10 @@ def label(info: store.RunInfo) -> str:
     c = info.config
     accuracy = info.best_val_accuracy
     shown = f"{accuracy:.1%}" if accuracy is not None else "–"
-    return (f"{info.run_id} · {info.status} · {c.optimizer} {c.learning_rate:g} "
-            f"{c.schedule} · aug {'on' if c.augment else 'off'} · {shown}")
+    return (
+        f"{info.run_id} · {info.status} · {c.optimizer} {c.learning_rate:g} "
+        f"{c.schedule} · aug {'on' if c.augment else 'off'} · {shown}"
+    )
 
 
 st.dataframe(
@@ -84,8 +88,10 @@ if resumable:
     with st.expander(f"Interrupted trainings ({len(resumable)})"):
         for info in resumable:
             cols = st.columns([3, 1])
-            cols[0].write(f"`{info.run_id}`: {info.status} after epoch "
-                          f"{info.epochs_done} of {info.epochs_total}")
+            cols[0].write(
+                f"`{info.run_id}`: {info.status} after epoch "
+                f"{info.epochs_done} of {info.epochs_total}"
+            )
             if cols[1].button("Resume", key=f"runs_resume_{info.run_id}"):
                 try:
                     manager.resume(info.run_id, me)
@@ -99,17 +105,25 @@ st.subheader("Curves side by side")
 by_id = {r.run_id: r for r in runs}
 with_epochs = [r.run_id for r in runs if r.epochs_done]
 chosen = st.multiselect(
-    "Runs to overlay", with_epochs, default=with_epochs[:2], key="runs_overlay",
+    "Runs to overlay",
+    with_epochs,
+    default=with_epochs[:2],
+    key="runs_overlay",
     format_func=lambda rid: label(by_id[rid]),
 )
 if chosen:
     series = {
-        rid: (by_id[rid].summary.get("history") if by_id[rid].finished
-              else store.read_progress(by_id[rid].path)[0])
+        rid: (
+            by_id[rid].summary.get("history")
+            if by_id[rid].finished
+            else store.read_progress(by_id[rid].path)[0]
+        )
         for rid in chosen
     }
-    st.plotly_chart(train_ui.overlay_figure(series, with_gap=len(chosen) <= 2),
-                    key="runs_overlay_chart")
+    st.plotly_chart(
+        train_ui.overlay_figure(series, with_gap=len(chosen) <= 2),
+        key="runs_overlay_chart",
+    )
 
 # --- one run in detail -------------------------------------------------------------
 
@@ -118,8 +132,12 @@ st.subheader("Evaluate a run")
 if not finished:
     st.info("No run has finished yet.")
     st.stop()
-rid = st.selectbox("Run", [r.run_id for r in finished], key="runs_pick",
-                   format_func=lambda r: label(by_id[r]))
+rid = st.selectbox(
+    "Run",
+    [r.run_id for r in finished],
+    key="runs_pick",
+    format_func=lambda r: label(by_id[r]),
+)
 info = by_id[rid]
 try:
     matrix = evaluate.confusion(info.summary)
@@ -134,12 +152,20 @@ b.metric("Epochs", info.epochs_done)
 c.metric("Training time", train_ui.format_seconds(info.seconds))
 worst = evaluate.most_confused(matrix, k=3)
 if worst:
-    st.caption("Most confused: " + ", ".join(f"{t} read as {p} ({n}×)" for t, p, n in worst))
+    st.caption(
+        "Most confused: " + ", ".join(f"{t} read as {p} ({n}×)" for t, p, n in worst)
+    )
 
-st.caption("Click a cell to see the validation images of that true letter read as "
-           "that predicted letter.")
-event = st.plotly_chart(train_ui.confusion_figure(matrix), key="runs_confusion",
-                        on_select="rerun", selection_mode="points")
+st.caption(
+    "Click a cell to see the validation images of that true letter read as "
+    "that predicted letter."
+)
+event = st.plotly_chart(
+    train_ui.confusion_figure(matrix),
+    key="runs_confusion",
+    on_select="rerun",
+    selection_mode="points",
+)
 cell = train_ui.selected_cell(event)
 if cell is not None:
     true_class, predicted_class = cell
@@ -148,20 +174,29 @@ if cell is not None:
     except store.StoreError as error:
         st.error(str(error))
     else:
-        rows = evaluate.cell_rows(predictions["true"], predictions["pred"],
-                                  true_class, predicted_class)
-        images = evaluate.validation_images(info.data_fingerprint,
-                                            data_ui.current_dataset())
-        title = (f"True {LETTERS[true_class]}, read as {LETTERS[predicted_class]}: "
-                 f"{len(rows)} images")
+        rows = evaluate.cell_rows(
+            predictions["true"], predictions["pred"], true_class, predicted_class
+        )
+        images = evaluate.validation_images(
+            info.data_fingerprint, data_ui.current_dataset()
+        )
+        title = (
+            f"True {LETTERS[true_class]}, read as {LETTERS[predicted_class]}: "
+            f"{len(rows)} images"
+        )
         st.markdown(f"**{title}**")
         if images is None:
-            st.info("The data this run was trained on is not loaded, so its images "
-                    "cannot be shown.")
+            st.info(
+                "The data this run was trained on is not loaded, so its images "
+                "cannot be shown."
+            )
         elif len(rows):
             shown = rows[:MAX_CELL_IMAGES]
-            st.image([images[i] for i in shown], width=84,
-                     caption=[f"row {i} · {predictions['prob'][i]:.0%}" for i in shown])
+            st.image(
+                [images[i] for i in shown],
+                width=84,
+                caption=[f"row {i} · {predictions['prob'][i]:.0%}" for i in shown],
+            )
             if len(rows) > MAX_CELL_IMAGES:
                 st.caption(f"The first {MAX_CELL_IMAGES} of {len(rows)}.")
 
@@ -177,19 +212,26 @@ try:
 except store.ModelIntegrityError as error:
     left.error(str(error))
 else:
-    left.download_button("Download model (.keras)", model_path.read_bytes(),
-                         file_name=f"asl-{rid}.keras", key="runs_download",
-                         mime="application/octet-stream")
+    left.download_button(
+        "Download model (.keras)",
+        model_path.read_bytes(),
+        file_name=f"asl-{rid}.keras",
+        key="runs_download",
+        mime="application/octet-stream",
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner="Converting to TFLite…")
 def tflite_export(rid: str, model_sha: str, fingerprint: str):
     images = evaluate.validation_images(fingerprint, data_ui.current_dataset())
     if images is None:
-        raise store.StoreError("The validation images of this run are not loaded, "
-                               "so the export cannot be checked.")
-    return evaluate.export_tflite_checked(store.find_run(rid).path,
-                                          images[:TFLITE_CHECK_ROWS])
+        raise store.StoreError(
+            "The validation images of this run are not loaded, "
+            "so the export cannot be checked."
+        )
+    return evaluate.export_tflite_checked(
+        store.find_run(rid).path, images[:TFLITE_CHECK_ROWS]
+    )
 
 
 if right.button("Export to TFLite", key="runs_tflite"):
@@ -197,34 +239,47 @@ if right.button("Export to TFLite", key="runs_tflite"):
 if st.session_state.get("runs_tflite_for") == rid:
     try:
         flatbuffer, agreement = tflite_export(
-            rid, info.summary["files"][store.MODEL_FILE], info.data_fingerprint)
+            rid, info.summary["files"][store.MODEL_FILE], info.data_fingerprint
+        )
     except store.StoreError as error:
         right.error(str(error))
     else:
-        right.download_button("Download model (.tflite)", flatbuffer,
-                              file_name=f"asl-{rid}.tflite", key="runs_tflite_download",
-                              mime="application/octet-stream")
-        right.caption(f"The TFLite model reads the same letter as the Keras model on "
-                      f"{agreement:.1%} of {TFLITE_CHECK_ROWS} validation images.")
+        right.download_button(
+            "Download model (.tflite)",
+            flatbuffer,
+            file_name=f"asl-{rid}.tflite",
+            key="runs_tflite_download",
+            mime="application/octet-stream",
+        )
+        right.caption(
+            f"The TFLite model reads the same letter as the Keras model on "
+            f"{agreement:.1%} of {TFLITE_CHECK_ROWS} validation images."
+        )
 
-# --- for everyone: the default model, deletion ---------------------------------------------
+# --- for everyone: the default model, deletion ----------------------------------
 
 if access.can_delete(instructor):
     with st.expander("Make this the default model"):
-        st.write("The classify page uses the default model when nobody picks another; "
-                 "this replaces it for everyone.")
+        st.write(
+            "The classify page uses the default model when nobody picks another; "
+            "this replaces it for everyone."
+        )
         if st.button(f"Make run {rid} the default model", key="runs_make_default"):
             from core import paths
             from core.train import command_for, publish_default
 
-            command = " ".join(["python", "-m", "core.train", *command_for(info.config)])
+            command = " ".join(
+                ["python", "-m", "core.train", *command_for(info.config)]
+            )
             try:
                 card = publish_default(info.path, paths.DEFAULT_MODEL_DIR, command)
             except (store.StoreError, OSError) as error:
                 st.error(f"The default model was not replaced: {error}")
             else:
-                st.success(f"Run {rid} is now the default model "
-                           f"({card['val_accuracy']:.1%} validation accuracy).")
+                st.success(
+                    f"Run {rid} is now the default model "
+                    f"({card['val_accuracy']:.1%} validation accuracy)."
+                )
     with st.expander("Delete this run"):
         st.write("This removes the run, its model and its curves for everyone.")
         if st.button(f"Delete run {rid}", key="runs_delete", type="secondary"):
@@ -236,4 +291,6 @@ if access.can_delete(instructor):
                 st.toast(f"Deleted run {rid}.")
                 st.rerun()
 else:
-    st.caption("Replacing the default model and deleting runs need the instructor token.")
+    st.caption(
+        "Replacing the default model and deleting runs need the instructor token."
+    )

@@ -18,8 +18,13 @@ import streamlit as st
 from core import access, store
 from core.config import SCHEDULES, AugmentSettings, TrainConfig, run_id
 from core.jobs import JobRejected, NotAllowed
-from core.train import EARLY_STOP_PATIENCE, PLATEAU_PATIENCE, RECOMMENDED, canonical
-from core.train import with_and_without_augmentation
+from core.train import (
+    EARLY_STOP_PATIENCE,
+    PLATEAU_PATIENCE,
+    RECOMMENDED,
+    canonical,
+    with_and_without_augmentation,
+)
 from ui import data_ui, train_ui
 
 AUGMENT_SETTINGS_KEY = "augment_settings"  # written by the augmentation page
@@ -63,43 +68,72 @@ limits = manager.limits
 left, middle, right = st.columns(3)
 with left:
     epochs = st.number_input(
-        "Epochs", 1, limits.max_epochs, min(RECOMMENDED.epochs, limits.max_epochs),
+        "Epochs",
+        1,
+        limits.max_epochs,
+        min(RECOMMENDED.epochs, limits.max_epochs),
         key="train_epochs",
         help="Passes over the training images.",
     )
     batch_size = st.select_slider(
-        "Batch size", [b for b in BATCH_SIZES if b <= limits.max_batch_size],
-        value=RECOMMENDED.batch_size, key="train_batch_size",
+        "Batch size",
+        [b for b in BATCH_SIZES if b <= limits.max_batch_size],
+        value=RECOMMENDED.batch_size,
+        key="train_batch_size",
         help="Images per weight update.",
     )
-    seed = st.number_input("Random seed", 0, 2**31 - 1, RECOMMENDED.seed, key="train_seed",
-                           help="The same seed repeats the same training.")
+    seed = st.number_input(
+        "Random seed",
+        0,
+        2**31 - 1,
+        RECOMMENDED.seed,
+        key="train_seed",
+        help="The same seed repeats the same training.",
+    )
 with middle:
-    optimizer = st.radio("Optimizer", list(OPTIMIZER_TEXT), key="train_optimizer",
-                         index=list(OPTIMIZER_TEXT).index(RECOMMENDED.optimizer),
-                         format_func=OPTIMIZER_TEXT.get)
+    optimizer = st.radio(
+        "Optimizer",
+        list(OPTIMIZER_TEXT),
+        key="train_optimizer",
+        index=list(OPTIMIZER_TEXT).index(RECOMMENDED.optimizer),
+        format_func=OPTIMIZER_TEXT.get,
+    )
     learning_rate = st.select_slider(
-        "Learning rate", LEARNING_RATES, value=RECOMMENDED.learning_rate,
+        "Learning rate",
+        LEARNING_RATES,
+        value=RECOMMENDED.learning_rate,
         key="train_learning_rate",
         format_func=lambda v: f"{v:g}",
     )
-    schedule = st.selectbox("Learning-rate schedule", SCHEDULES,
-                            index=SCHEDULES.index(RECOMMENDED.schedule),
-                            key="train_schedule", format_func=SCHEDULE_TEXT.get)
+    schedule = st.selectbox(
+        "Learning-rate schedule",
+        SCHEDULES,
+        index=SCHEDULES.index(RECOMMENDED.schedule),
+        key="train_schedule",
+        format_func=SCHEDULE_TEXT.get,
+    )
 with right:
     early_stopping = st.toggle(
-        "Early stopping", value=RECOMMENDED.early_stopping, key="train_early_stopping",
+        "Early stopping",
+        value=RECOMMENDED.early_stopping,
+        key="train_early_stopping",
         help=f"Stop after {EARLY_STOP_PATIENCE} epochs without a better validation "
         "accuracy.",
     )
     restore_best = st.toggle(
-        "Keep the best epoch", value=RECOMMENDED.restore_best, key="train_restore_best",
+        "Keep the best epoch",
+        value=RECOMMENDED.restore_best,
+        key="train_restore_best",
         help="Store the weights of the epoch with the best validation accuracy, "
         "not necessarily the last.",
     )
-    augment = st.toggle("Augmentation", value=RECOMMENDED.augment, key="train_augment",
-                        help="Random turns, zooms, shifts and flips of every "
-                        "training batch, set on the Augmentation page.")
+    augment = st.toggle(
+        "Augmentation",
+        value=RECOMMENDED.augment,
+        key="train_augment",
+        help="Random turns, zooms, shifts and flips of every "
+        "training batch, set on the Augmentation page.",
+    )
     settings = st.session_state.get(AUGMENT_SETTINGS_KEY)
     if not isinstance(settings, AugmentSettings):
         settings = AugmentSettings()
@@ -112,23 +146,36 @@ with right:
         )
     total_rows = len(dataset.train_y)
     train_rows = st.number_input(
-        "Training rows (0 = all)", 0, total_rows, 0, step=1000, key="train_rows",
+        "Training rows (0 = all)",
+        0,
+        total_rows,
+        0,
+        step=1000,
+        key="train_rows",
         help="Train on the first rows only, for a quick demonstration.",
     )
 
 config = canonical(
     TrainConfig(
-        epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
-        learning_rate=float(learning_rate), schedule=schedule,
-        early_stopping=early_stopping, restore_best=restore_best,
-        augment=augment, augmentation=settings, seed=int(seed),
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        optimizer=optimizer,
+        learning_rate=float(learning_rate),
+        schedule=schedule,
+        early_stopping=early_stopping,
+        restore_best=restore_best,
+        augment=augment,
+        augmentation=settings,
+        seed=int(seed),
         train_rows=int(train_rows),
     )
 )
 current_id = run_id(config, dataset.fingerprint)
-st.caption(f"Run id of these settings on this data: `{current_id}`. The defaults "
-           "(Adam, cosine, 5 epochs, best epoch kept) reached 99.4% validation "
-           "accuracy on the full data; `python -m core.train` trains the same.")
+st.caption(
+    f"Run id of these settings on this data: `{current_id}`. The defaults "
+    "(Adam, cosine, 5 epochs, best epoch kept) reached 99.4% validation "
+    "accuracy on the full data; `python -m core.train` trains the same."
+)
 
 
 def launch(configs: list[TrainConfig]) -> list[str]:
@@ -146,17 +193,21 @@ def launch(configs: list[TrainConfig]) -> list[str]:
 
 
 launch_col, compare_col = st.columns(2)
-if launch_col.button("Train", type="primary", key="train_launch",
-                     width="stretch"):
+if launch_col.button("Train", type="primary", key="train_launch", width="stretch"):
     launched = launch([config])
     if launched:
         st.session_state[WATCH_KEY] = launched[0]
-if compare_col.button("Train with and without augmentation", key="train_compare",
-                      width="stretch",
-                      help="Trains these settings twice (or takes both from the "
-                      "store) and overlays the curves, to show what augmentation "
-                      "does against overfitting."):
-    pair = with_and_without_augmentation(dataclasses.replace(config, augmentation=settings))
+if compare_col.button(
+    "Train with and without augmentation",
+    key="train_compare",
+    width="stretch",
+    help="Trains these settings twice (or takes both from the "
+    "store) and overlays the curves, to show what augmentation "
+    "does against overfitting.",
+):
+    pair = with_and_without_augmentation(
+        dataclasses.replace(config, augmentation=settings)
+    )
     launched = launch(list(pair))
     if len(launched) == 2:
         st.session_state[COMPARE_KEY] = tuple(launched)
@@ -194,8 +245,11 @@ def render_run(rid: str, key: str) -> None:
     job = manager.get(rid)
     owner = job.owner if job is not None else info.owner
     icon = train_ui.STATE_ICONS.get(state, "")
-    shown = "cancelling" if job is not None and job.active and job.cancel_sent else state
-    line = f"{icon} Run `{rid}` · **{shown}** · started by {train_ui.owner_label(owner, me)}"
+    shown = (
+        "cancelling" if job is not None and job.active and job.cancel_sent else state
+    )
+    who = train_ui.owner_label(owner, me)
+    line = f"{icon} Run `{rid}` · **{shown}** · started by {who}"
     if state == store.QUEUED:
         line += f" · place {manager.position(rid)} in the queue"
     st.markdown(line)
@@ -225,8 +279,9 @@ def render_run(rid: str, key: str) -> None:
     if state == store.FINISHED:
         epochs = info.summary.get("history") or epochs
     if epochs:
-        st.plotly_chart(train_ui.curves_figure(epochs), key=f"{key}_curves_{rid}",
-                        width="stretch")
+        st.plotly_chart(
+            train_ui.curves_figure(epochs), key=f"{key}_curves_{rid}", width="stretch"
+        )
     elif state == store.RUNNING:
         st.caption("The first epoch is running; the curves start when it ends.")
 
@@ -234,18 +289,25 @@ def render_run(rid: str, key: str) -> None:
         summary = info.summary
         a, b, c = st.columns(3)
         a.metric("Final validation accuracy", f"{summary['final_val_accuracy']:.1%}")
-        b.metric("Best validation accuracy",
-                 f"{summary['best_val_accuracy']:.1%}",
-                 help=f"epoch {summary.get('best_epoch')}")
+        b.metric(
+            "Best validation accuracy",
+            f"{summary['best_val_accuracy']:.1%}",
+            help=f"epoch {summary.get('best_epoch')}",
+        )
         c.metric("Training time", train_ui.format_seconds(summary.get("seconds")))
         if summary.get("confusion"):
             from core.evaluate import confusion
 
             st.subheader("Confusion matrix")
-            st.caption("Each row is a true letter, each column what the model read; "
-                       "the Runs page shows the images behind each cell.")
-            st.plotly_chart(train_ui.confusion_figure(confusion(summary)),
-                            key=f"{key}_confusion_{rid}", width="stretch")
+            st.caption(
+                "Each row is a true letter, each column what the model read; "
+                "the Runs page shows the images behind each cell."
+            )
+            st.plotly_chart(
+                train_ui.confusion_figure(confusion(summary)),
+                key=f"{key}_confusion_{rid}",
+                width="stretch",
+            )
 
 
 def live(rid: str, key: str) -> None:
@@ -291,12 +353,18 @@ if pair:
             info, state = run_state(rid)
             states.append(f"{label}: {state or 'missing'}")
             if info is not None:
-                series[label] = (info.summary.get("history")
-                                 if info.finished else store.read_progress(info.path)[0])
+                series[label] = (
+                    info.summary.get("history")
+                    if info.finished
+                    else store.read_progress(info.path)[0]
+                )
         st.caption(" · ".join(states))
         if any(series.values()):
-            st.plotly_chart(train_ui.overlay_figure(series, with_gap=True),
-                            key="train_compare_chart", width="stretch")
+            st.plotly_chart(
+                train_ui.overlay_figure(series, with_gap=True),
+                key="train_compare_chart",
+                width="stretch",
+            )
             st.caption(
                 "Without augmentation the training accuracy races towards 1.0 while "
                 "validation stays lower: the gap (right) is overfitting."

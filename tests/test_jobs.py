@@ -125,8 +125,9 @@ def test_sigkill_mid_epoch_lists_interrupted_and_resumes_after_restart(manager):
 
     os.environ["ASL_STORE_DIR"] = str(manager.store_root)
     try:
-        page = AppTest.from_file(str(paths.PROJECT_ROOT / "pages" / "runs.py"),
-                                 default_timeout=60).run()
+        page = AppTest.from_file(
+            str(paths.PROJECT_ROOT / "pages" / "runs.py"), default_timeout=60
+        ).run()
     finally:
         del os.environ["ASL_STORE_DIR"]
     assert not page.exception

@@ -64,8 +64,10 @@ def test_only_runs_with_a_summary_are_finished(tmp_path):
     finished = make_finished_run(tmp_path)
     partial = store.create_run(TrainConfig(epochs=5), FINGERPRINT, store=tmp_path)
     # A killed training: progress and a checkpoint, no summary, no process.
-    store.append_jsonl(partial / store.PROGRESS_FILE, {"type": "epoch", "epoch": 1,
-                                                       "val_accuracy": 0.5})
+    store.append_jsonl(
+        partial / store.PROGRESS_FILE,
+        {"type": "epoch", "epoch": 1, "val_accuracy": 0.5},
+    )
     store.atomic_write_json(partial / store.CHECKPOINT_FILE, {"epoch": 1, "model": "x"})
     store.atomic_write_json(partial / store.RUNNING_FILE, {"pid": 2**22 + 12345})
     (partial / store.MODEL_FILE).write_bytes(b"half a model")  # even a stray file
@@ -124,8 +126,10 @@ def test_corrupt_and_foreign_entries_are_reported_and_skipped(tmp_path):
 
 def test_torn_progress_line_is_skipped(tmp_path):
     run_dir = store.create_run(TrainConfig(epochs=3), FINGERPRINT, store=tmp_path)
-    store.append_jsonl(run_dir / store.PROGRESS_FILE, {"type": "epoch", "epoch": 1,
-                                                       "val_accuracy": 0.4})
+    store.append_jsonl(
+        run_dir / store.PROGRESS_FILE,
+        {"type": "epoch", "epoch": 1, "val_accuracy": 0.4},
+    )
     with open(run_dir / store.PROGRESS_FILE, "a") as handle:
         handle.write('{"type": "epoch", "epoch": 2, "val_acc')  # killed mid-write
     epochs, batch = store.read_progress(run_dir)

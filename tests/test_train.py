@@ -63,10 +63,24 @@ def trained_run(tmp_path_factory):
     config = dataclasses.replace(QUICK, restore_best=True)
     run_dir = store.create_run(config, FINGERPRINT, store=root)
     lines = []
-    summary = train(config, data.train_x, data.train_y, data.valid_x, data.valid_y,
-                    run_dir, on_progress=lines.append, data_fingerprint=FINGERPRINT)
-    return {"root": root, "run_dir": run_dir, "summary": summary, "lines": lines,
-            "data": data, "config": config}
+    summary = train(
+        config,
+        data.train_x,
+        data.train_y,
+        data.valid_x,
+        data.valid_y,
+        run_dir,
+        on_progress=lines.append,
+        data_fingerprint=FINGERPRINT,
+    )
+    return {
+        "root": root,
+        "run_dir": run_dir,
+        "summary": summary,
+        "lines": lines,
+        "data": data,
+        "config": config,
+    }
 
 
 @pytest.mark.slow
@@ -125,8 +139,15 @@ def test_cancel_stops_within_a_batch_and_is_not_finished(tmp_path):
         return len(calls) >= 3
 
     with pytest.raises(Cancelled):
-        train(QUICK, data.train_x, data.train_y, data.valid_x, data.valid_y, run_dir,
-              should_stop=should_stop)
+        train(
+            QUICK,
+            data.train_x,
+            data.train_y,
+            data.valid_x,
+            data.valid_y,
+            run_dir,
+            should_stop=should_stop,
+        )
     assert len(calls) == 3  # checked after every batch, stopped at the third
     info = store.read_run(run_dir)
     assert info.status == store.CANCELLED
@@ -152,8 +173,13 @@ def test_resume_continues_after_the_last_checkpoint(tmp_path):
         return any(e["type"] == "epoch" for e in batches)
 
     with pytest.raises(Cancelled):
-        train(QUICK, *arrays, run_dir, on_progress=stop_in_second_epoch,
-              should_stop=should_stop)
+        train(
+            QUICK,
+            *arrays,
+            run_dir,
+            on_progress=stop_in_second_epoch,
+            should_stop=should_stop,
+        )
     checkpoint = json.loads((run_dir / store.CHECKPOINT_FILE).read_text())
     assert checkpoint["epoch"] == 1
 
@@ -173,10 +199,17 @@ def test_plateau_schedule_and_early_stopping_run(tmp_path):
     from core.train import train
 
     data = synthetic_dataset(n_train=96)
-    config = TrainConfig(epochs=2, batch_size=32, schedule="plateau",
-                         early_stopping=True, augment=True, seed=3)
-    summary = train(config, data.train_x, data.train_y, data.valid_x, data.valid_y,
-                    tmp_path / "run")
+    config = TrainConfig(
+        epochs=2,
+        batch_size=32,
+        schedule="plateau",
+        early_stopping=True,
+        augment=True,
+        seed=3,
+    )
+    summary = train(
+        config, data.train_x, data.train_y, data.valid_x, data.valid_y, tmp_path / "run"
+    )
     assert 1 <= summary["epochs_run"] <= 2
     assert all(e["learning_rate"] > 0 for e in summary["history"])
 
@@ -185,12 +218,19 @@ def test_cli_help_documents_every_setting():
     from core.train import build_parser
 
     text = build_parser().format_help()
-    fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "augmentation"]
+    fields = [
+        f.name for f in dataclasses.fields(TrainConfig) if f.name != "augmentation"
+    ]
     fields += [f.name for f in dataclasses.fields(type(TrainConfig().augmentation))]
     for name in fields:
         assert "--" + name.replace("_", "-") in text, name
-    for option in ("--data-dir", "--store-dir", "--resume", "--strategy",
-                   "--compare-augmentation"):
+    for option in (
+        "--data-dir",
+        "--store-dir",
+        "--resume",
+        "--strategy",
+        "--compare-augmentation",
+    ):
         assert option in text
 
 
@@ -198,10 +238,22 @@ def test_cli_options_build_the_same_config_as_the_page_defaults():
     from core.train import RECOMMENDED, build_parser, config_from_args
 
     assert config_from_args(build_parser().parse_args([])) == RECOMMENDED
-    args = build_parser().parse_args(["--epochs", "3", "--no-horizontal-flip",
-                                      "--optimizer", "rmsprop", "--early-stopping"])
+    args = build_parser().parse_args(
+        [
+            "--epochs",
+            "3",
+            "--no-horizontal-flip",
+            "--optimizer",
+            "rmsprop",
+            "--early-stopping",
+        ]
+    )
     config = config_from_args(args)
-    assert (config.epochs, config.optimizer, config.early_stopping) == (3, "rmsprop", True)
+    assert (config.epochs, config.optimizer, config.early_stopping) == (
+        3,
+        "rmsprop",
+        True,
+    )
     assert config.augmentation.horizontal_flip is False
 
 
@@ -227,8 +279,14 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         """
     )
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
-                          text=True, env=env, cwd=paths.PROJECT_ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=paths.PROJECT_ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "EPOCHS 1" in done.stdout
     assert (tmp_path / "run" / store.SUMMARY_FILE).exists()
@@ -238,17 +296,43 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_dir):
     """Integration on the real data: one epoch on 6,000 rows through the
     command line, reloaded from the cache, classifying held-out rows."""
-    command = [sys.executable, "-m", "core.train", "--data-dir", str(real_data_dir),
-               "--store-dir", str(tmp_path), "--epochs", "1", "--train-rows", "6000",
-               "--batch-size", "8", "--no-augment", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "core.train",
+        "--data-dir",
+        str(real_data_dir),
+        "--store-dir",
+        str(tmp_path),
+        "--epochs",
+        "1",
+        "--train-rows",
+        "6000",
+        "--batch-size",
+        "8",
+        "--no-augment",
+        "--quiet",
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    first = subprocess.run(command, capture_output=True, text=True, env=env,
-                           cwd=paths.PROJECT_ROOT, timeout=600)
+    first = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=paths.PROJECT_ROOT,
+        timeout=600,
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     runs = store.finished_runs(tmp_path)
     assert len(runs) == 1
-    second = subprocess.run(command, capture_output=True, text=True, env=env,
-                            cwd=paths.PROJECT_ROOT, timeout=600)
+    second = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=paths.PROJECT_ROOT,
+        timeout=600,
+    )
     assert "already in the store" in second.stdout
 
     from core.data import load_dataset
@@ -288,8 +372,11 @@ def test_command_for_a_config_rebuilds_that_config():
         TrainConfig(),
         TrainConfig(epochs=5, optimizer="adam", schedule="cosine", restore_best=True),
         TrainConfig(augment=False, normalize=False, seed=4, train_rows=3000),
-        TrainConfig(augmentation=AugmentSettings(rotation=20, horizontal_flip=False,
-                                                 fill_mode="constant", fill_value=9)),
+        TrainConfig(
+            augmentation=AugmentSettings(
+                rotation=20, horizontal_flip=False, fill_mode="constant", fill_value=9
+            )
+        ),
     ]
     for config in configs:
         args = build_parser().parse_args(command_for(config))
@@ -313,11 +400,21 @@ def test_comparison_pair_differs_only_in_augmentation():
 def test_plateau_halves_the_rate_and_early_stopping_stops(tmp_path):
     """The epoch-end rules on a scripted sequence of validation accuracies
     (no fit: the callback is driven directly)."""
-    from core.train import (EARLY_STOP_PATIENCE, PLATEAU_PATIENCE, _fresh_state,
-                            _make_callback, compile_model)
+    from core.train import (
+        EARLY_STOP_PATIENCE,
+        PLATEAU_PATIENCE,
+        _fresh_state,
+        _make_callback,
+        compile_model,
+    )
 
-    config = TrainConfig(epochs=10, schedule="plateau", early_stopping=True,
-                         learning_rate=0.01, restore_best=True)
+    config = TrainConfig(
+        epochs=10,
+        schedule="plateau",
+        early_stopping=True,
+        learning_rate=0.01,
+        restore_best=True,
+    )
     model = compile_model(config, steps_per_epoch=1)
     state = _fresh_state()
     callback = _make_callback(config, tmp_path, 1, state, None, None)
@@ -325,8 +422,9 @@ def test_plateau_halves_the_rate_and_early_stopping_stops(tmp_path):
     rates, stopped = [], []
     for epoch, val in enumerate([0.5, 0.6, 0.55, 0.58, 0.59, 0.6]):
         callback.on_epoch_begin(epoch)
-        callback.on_epoch_end(epoch, {"loss": 1.0, "accuracy": 0.5,
-                                      "val_loss": 1.0, "val_accuracy": val})
+        callback.on_epoch_end(
+            epoch, {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": val}
+        )
         rates.append(float(np.asarray(model.optimizer.learning_rate)))
         stopped.append(bool(model.stop_training))
     assert PLATEAU_PATIENCE == 2 and EARLY_STOP_PATIENCE == 3

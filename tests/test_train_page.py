@@ -20,8 +20,9 @@ TRAIN_PAGE = str(ROOT / "pages" / "train.py")
 RUNS_PAGE = str(ROOT / "pages" / "runs.py")
 LABELS = [v for v in range(25) if v != 9]  # Kaggle's A..Y without J
 # What the training page launches when nobody touches a control.
-PAGE_DEFAULTS = TrainConfig(epochs=5, optimizer="adam", schedule="cosine",
-                            restore_best=True)
+PAGE_DEFAULTS = TrainConfig(
+    epochs=5, optimizer="adam", schedule="cosine", restore_best=True
+)
 assert PAGE_DEFAULTS == RECOMMENDED
 
 
@@ -43,25 +44,41 @@ def fake_finished_run(store_root, config, fingerprint, val=0.8):
     """A finished run as training writes it, without training."""
     run_dir = store.create_run(config, fingerprint, store=store_root, owner="cli")
     history = [
-        {"type": "epoch", "epoch": e, "loss": 1.0 / e, "accuracy": 0.5 + e / 20,
-         "val_loss": 1.2 / e, "val_accuracy": val - 0.1 + e / 50}
+        {
+            "type": "epoch",
+            "epoch": e,
+            "loss": 1.0 / e,
+            "accuracy": 0.5 + e / 20,
+            "val_loss": 1.2 / e,
+            "val_accuracy": val - 0.1 + e / 50,
+        }
         for e in range(1, config.epochs + 1)
     ]
     for entry in history:
         store.append_jsonl(run_dir / store.PROGRESS_FILE, entry)
     (run_dir / store.MODEL_FILE).write_bytes(b"not a real model")
-    np.savez(run_dir / store.PREDICTIONS_FILE, pred=np.arange(24) % 24,
-             true=np.arange(24), prob=np.ones(24))
+    np.savez(
+        run_dir / store.PREDICTIONS_FILE,
+        pred=np.arange(24) % 24,
+        true=np.arange(24),
+        prob=np.ones(24),
+    )
     matrix = np.eye(NUM_CLASSES, dtype=int)
     matrix[3, 5] = 2
-    store.atomic_write_json(run_dir / store.SUMMARY_FILE, {
-        "epochs_run": config.epochs, "best_epoch": config.epochs,
-        "best_val_accuracy": history[-1]["val_accuracy"],
-        "final_val_accuracy": history[-1]["val_accuracy"],
-        "model_val_accuracy": history[-1]["val_accuracy"],
-        "seconds": 12.0, "history": history, "confusion": matrix.tolist(),
-        "files": {n: store.sha256_file(run_dir / n) for n in store.CHECKED_FILES},
-    })
+    store.atomic_write_json(
+        run_dir / store.SUMMARY_FILE,
+        {
+            "epochs_run": config.epochs,
+            "best_epoch": config.epochs,
+            "best_val_accuracy": history[-1]["val_accuracy"],
+            "final_val_accuracy": history[-1]["val_accuracy"],
+            "model_val_accuracy": history[-1]["val_accuracy"],
+            "seconds": 12.0,
+            "history": history,
+            "confusion": matrix.tolist(),
+            "files": {n: store.sha256_file(run_dir / n) for n in store.CHECKED_FILES},
+        },
+    )
     return run_dir
 
 
@@ -109,8 +126,13 @@ def test_cached_run_is_shown_at_once_with_curves_and_confusion(folders):
 def test_augmentation_settings_from_the_augmentation_page_name_the_run(folders):
     dataset = load_dataset(folders["data"])
     settings = AugmentSettings(rotation=20)
-    config = TrainConfig(epochs=5, optimizer="adam", schedule="cosine",
-                         restore_best=True, augmentation=settings)
+    config = TrainConfig(
+        epochs=5,
+        optimizer="adam",
+        schedule="cosine",
+        restore_best=True,
+        augmentation=settings,
+    )
     fake_finished_run(folders["store"], config, dataset.fingerprint)
     app = run_page(augment_settings=settings)
     assert not app.exception

@@ -127,8 +127,10 @@ def curves_figure(epochs: list[dict], title: str = "") -> go.Figure:
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     x = [e["epoch"] for e in epochs]
     for column, metric in ((1, "loss"), (2, "accuracy")):
-        for prefix, name, colour in (("", "training", "#1f77b4"),
-                                     ("val_", "validation", "#ff7f0e")):
+        for prefix, name, colour in (
+            ("", "training", "#1f77b4"),
+            ("val_", "validation", "#ff7f0e"),
+        ):
             figure.add_trace(
                 go.Scatter(
                     x=x,
@@ -144,8 +146,12 @@ def curves_figure(epochs: list[dict], title: str = "") -> go.Figure:
             )
     figure.update_xaxes(title_text="epoch", dtick=1 if len(x) <= 20 else None)
     figure.update_yaxes(range=[0, 1.02], row=1, col=2)
-    figure.update_layout(height=340, margin={"t": 40, "b": 10}, title=title or None,
-                         legend={"orientation": "h", "y": -0.25})
+    figure.update_layout(
+        height=340,
+        margin={"t": 40, "b": 10},
+        title=title or None,
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
@@ -161,13 +167,22 @@ def overlay_figure(series: dict[str, list[dict]], with_gap: bool = False) -> go.
         colour = palette[index % len(palette)]
         x = [e["epoch"] for e in epochs]
         for column, metric in ((1, "accuracy"), (2, "loss")):
-            for prefix, kind, dash in (("", "training", "solid"), ("val_", "validation", "dot")):
+            for prefix, kind, dash in (
+                ("", "training", "solid"),
+                ("val_", "validation", "dot"),
+            ):
                 figure.add_trace(
-                    go.Scatter(x=x, y=[e.get(prefix + metric) for e in epochs],
-                               mode="lines+markers", line={"color": colour, "dash": dash},
-                               name=f"{label}: {kind}", legendgroup=label,
-                               showlegend=column == 1),
-                    row=1, col=column,
+                    go.Scatter(
+                        x=x,
+                        y=[e.get(prefix + metric) for e in epochs],
+                        mode="lines+markers",
+                        line={"color": colour, "dash": dash},
+                        name=f"{label}: {kind}",
+                        legendgroup=label,
+                        showlegend=column == 1,
+                    ),
+                    row=1,
+                    col=column,
                 )
         if with_gap:
             gap = [
@@ -177,14 +192,25 @@ def overlay_figure(series: dict[str, list[dict]], with_gap: bool = False) -> go.
                 for e in epochs
             ]
             figure.add_trace(
-                go.Bar(x=x, y=gap, name=f"{label}: gap", marker_color=colour,
-                       legendgroup=label, showlegend=False),
-                row=1, col=3,
+                go.Bar(
+                    x=x,
+                    y=gap,
+                    name=f"{label}: gap",
+                    marker_color=colour,
+                    legendgroup=label,
+                    showlegend=False,
+                ),
+                row=1,
+                col=3,
             )
     longest = max((len(e) for e in series.values()), default=0)
     figure.update_xaxes(title_text="epoch", dtick=1 if longest <= 20 else None)
-    figure.update_layout(height=380, margin={"t": 40, "b": 10}, barmode="group",
-                         legend={"orientation": "h", "y": -0.3})
+    figure.update_layout(
+        height=380,
+        margin={"t": 40, "b": 10},
+        barmode="group",
+        legend={"orientation": "h", "y": -0.3},
+    )
     return figure
 
 
@@ -194,7 +220,9 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
     the count."""
     counts = np.asarray(matrix)
     totals = counts.sum(axis=1, keepdims=True)
-    share = np.divide(counts, totals, out=np.zeros(counts.shape, float), where=totals > 0)
+    share = np.divide(
+        counts, totals, out=np.zeros(counts.shape, float), where=totals > 0
+    )
     letters = list(LETTERS)
     figure = go.Figure(
         go.Heatmap(
@@ -218,23 +246,35 @@ def confusion_figure(matrix: np.ndarray) -> go.Figure:
             customdata=counts.ravel(),
             mode="markers",
             marker={"symbol": "square", "size": 18, "opacity": 0.01, "color": "black"},
-            hovertemplate="true %{y}, read as %{x}: %{customdata} images<extra></extra>",
+            hovertemplate=(
+                "true %{y}, read as %{x}: %{customdata} images<extra></extra>"
+            ),
             showlegend=False,
         )
     )
     # Fixed ranges: the markers would otherwise pad the axes around the cells.
-    figure.update_yaxes(range=[len(letters) - 0.5, -0.5], title_text="true letter",
-                        type="category")
-    figure.update_xaxes(range=[-0.5, len(letters) - 0.5], title_text="predicted letter",
-                        type="category", side="top")
+    figure.update_yaxes(
+        range=[len(letters) - 0.5, -0.5], title_text="true letter", type="category"
+    )
+    figure.update_xaxes(
+        range=[-0.5, len(letters) - 0.5],
+        title_text="predicted letter",
+        type="category",
+        side="top",
+    )
     figure.update_layout(height=560, margin={"t": 60, "b": 10})
     return figure
 
 
 def per_letter_figure(accuracy: np.ndarray) -> go.Figure:
-    figure = go.Figure(go.Bar(x=list(LETTERS), y=accuracy,
-                              hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    figure.update_yaxes(range=[0, 1], tickformat=".0%", title_text="validation accuracy")
+    figure = go.Figure(
+        go.Bar(
+            x=list(LETTERS), y=accuracy, hovertemplate="%{x}: %{y:.1%}<extra></extra>"
+        )
+    )
+    figure.update_yaxes(
+        range=[0, 1], tickformat=".0%", title_text="validation accuracy"
+    )
     figure.update_xaxes(type="category")
     figure.update_layout(height=300, margin={"t": 20, "b": 10})
     return figure
