@@ -158,6 +158,23 @@ def make_strategy(name: str):
     raise ValueError(f"strategy must be one of {STRATEGIES}")
 
 
+def is_chief(environ: dict[str, str] | None = None) -> bool:
+    """Whether this process is the multi-worker chief (from ``TF_CONFIG``):
+    the task of type ``chief``, or worker 0 when the cluster names no chief.
+    Without ``TF_CONFIG`` (one machine) it is."""
+    raw = (environ if environ is not None else os.environ).get("TF_CONFIG")
+    if not raw:
+        return True
+    try:
+        tf_config = json.loads(raw)
+        task = tf_config.get("task") or {}
+        kind, index = task.get("type", "worker"), int(task.get("index", 0))
+        has_chief = "chief" in (tf_config.get("cluster") or {})
+    except (ValueError, AttributeError, TypeError):
+        return True
+    return kind == "chief" or (kind == "worker" and index == 0 and not has_chief)
+
+
 def _learning_rate(config: TrainConfig, steps_per_epoch: int):
     import keras
 
@@ -191,6 +208,27 @@ def compile_model(config: TrainConfig, steps_per_epoch: int):
         metrics=["accuracy"],
     )
     return model
+
+
+def _build_outside_fit(model) -> None:
+    """Build model, loss, metrics and optimizer from a plain sample batch,
+    inside the strategy's scope.
+
+    Under a tf.distribute strategy, Keras 3.15's ``fit`` builds them from the
+    first batch of the distributed dataset after averaging it across
+    replicas: that takes one batch out of the stream (MirroredStrategy), and
+    under MultiWorkerMirroredStrategy the average itself fails ("Attempt to
+    convert a value (PerReplica ...)"). Building here first avoids both; lift
+    this when Keras builds without the average.
+    """
+    import tensorflow as tf
+
+    sample = (tf.zeros((1, 28, 28, 1), tf.float32), tf.zeros((1,), tf.int32))
+    symbolic_build = getattr(model, "_symbolic_build", None)
+    if symbolic_build is None or not hasattr(model, "_maybe_symbolic_build"):
+        return  # another Keras: let fit build as it does
+    symbolic_build(data_batch=sample)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
 
 
 def current_learning_rate(model) -> float:
@@ -390,6 +428,12 @@ def train(
     import core.model  # noqa: F401 - registers the custom layer for loading
 
     run_dir = Path(run_dir)
+    if strategy == "multiworker" and not is_chief():
+        # Every worker must save (saving is collective), but only the chief
+        # writes the run folder; the others write to a scratch folder.
+        import tempfile
+
+        run_dir = Path(tempfile.mkdtemp(prefix="asl-worker-"))
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.train_rows:
         train_x, train_y = train_x[: config.train_rows], train_y[: config.train_rows]
@@ -416,6 +460,8 @@ def train(
                 state = _fresh_state()
                 keras.utils.set_random_seed(config.seed)
                 model = compile_model(config, steps_per_epoch)
+            if strategy != "default":
+                _build_outside_fit(model)
         start_epoch = int(state["epoch"])
         # Dropout's randomness continues from a seed of its own per start.
         keras.utils.set_random_seed(_epoch_seed(config.seed, start_epoch))
@@ -727,7 +773,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=STRATEGIES,
         default="default",
         help="tf.distribute: mirrored = all GPUs of this machine; multiworker = "
-        "machines named in TF_CONFIG (start the same command on each)",
+        "machines named in TF_CONFIG (start the same command on each; "
+        "experimental: Keras 3.15's fit cannot yet average its metrics across "
+        "workers, tensorflow/tensorflow#72388)",
     )
     g.add_argument(
         "--compare-augmentation",

@@ -272,10 +272,13 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
         from tests.test_train import synthetic_dataset
         assert make_strategy("mirrored").num_replicas_in_sync == 2
         d = synthetic_dataset(n_train=96, n_valid=48)
+        lines = []
         s = train(TrainConfig(epochs=1, batch_size=32, augment=False),
                   d.train_x, d.train_y, d.valid_x, d.valid_y,
-                  {str(tmp_path / "run")!r}, strategy="mirrored")
+                  {str(tmp_path / "run")!r}, strategy="mirrored",
+                  on_progress=lines.append)
         print("EPOCHS", s["epochs_run"])
+        print("BATCHES", max(e["batch"] for e in lines if e["type"] == "batch"))
         """
     )
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")
@@ -289,6 +292,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "EPOCHS 1" in done.stdout
+    assert "BATCHES 3" in done.stdout  # every batch of the epoch was trained
     assert (tmp_path / "run" / store.SUMMARY_FILE).exists()
 
 
@@ -438,3 +442,21 @@ def test_plateau_halves_the_rate_and_early_stopping_stops(tmp_path):
     checkpoint = json.loads((tmp_path / store.CHECKPOINT_FILE).read_text())
     assert checkpoint["epoch"] == 6 and (tmp_path / checkpoint["model"]).exists()
     assert len(list(tmp_path.glob("checkpoint-e*.keras"))) == 1  # old ones removed
+
+
+def test_only_the_chief_writes_the_run_folder_in_multi_worker_training():
+    from core.train import is_chief
+
+    def tf_config(kind, index, chief=False):
+        cluster = {"worker": ["a:1", "b:1"], **({"chief": ["c:1"]} if chief else {})}
+        return {
+            "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": kind, "index": index}}
+            )
+        }
+
+    assert is_chief({})
+    assert is_chief(tf_config("worker", 0))
+    assert not is_chief(tf_config("worker", 1))
+    assert not is_chief(tf_config("worker", 0, chief=True))
+    assert is_chief(tf_config("chief", 0, chief=True))
