@@ -231,6 +231,36 @@ def _build_outside_fit(model) -> None:
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
 
 
+def _patch_multi_worker_logs() -> None:
+    """Let Keras 3.15's ``fit`` average its per-step logs across workers.
+
+    Its reduction for MultiWorkerMirroredStrategy averages along axis 0,
+    which scalars (the loss, the accuracy) do not have ("Invalid reduction
+    dimension 0 for input with 0 dimensions", tensorflow/tensorflow#72388).
+    This wraps it to average scalars whole; every other case is unchanged.
+    Lift it when Keras fixes the reduction.
+    """
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+    if getattr(original, "asl_patched", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and (
+            tf_trainer._collective_all_reduce_multi_worker(strategy)
+        ):
+            import tensorflow as tf
+
+            return tf.nest.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None), values
+            )
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.asl_patched = True
+    tf_trainer.reduce_per_replica = reduce_per_replica
+
+
 def current_learning_rate(model) -> float:
     optimizer = model.optimizer
     rate = optimizer.learning_rate
@@ -462,6 +492,8 @@ def train(
                 model = compile_model(config, steps_per_epoch)
             if strategy != "default":
                 _build_outside_fit(model)
+            if strategy == "multiworker":
+                _patch_multi_worker_logs()
         start_epoch = int(state["epoch"])
         # Dropout's randomness continues from a seed of its own per start.
         keras.utils.set_random_seed(_epoch_seed(config.seed, start_epoch))
@@ -773,9 +805,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=STRATEGIES,
         default="default",
         help="tf.distribute: mirrored = all GPUs of this machine; multiworker = "
-        "machines named in TF_CONFIG (start the same command on each; "
-        "experimental: Keras 3.15's fit cannot yet average its metrics across "
-        "workers, tensorflow/tensorflow#72388)",
+        "the machines named in TF_CONFIG (start the same command on each, with "
+        "its own task index; only the chief writes the store)",
     )
     g.add_argument(
         "--compare-augmentation",

@@ -460,3 +460,77 @@ def test_only_the_chief_writes_the_run_folder_in_multi_worker_training():
     assert not is_chief(tf_config("worker", 1))
     assert not is_chief(tf_config("worker", 0, chief=True))
     assert is_chief(tf_config("chief", 0, chief=True))
+
+
+def free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_multi_worker_strategy_on_two_local_processes(tmp_path):
+    """Two workers on 127.0.0.1 train one run together; only the chief
+    (worker 0) writes the run folder."""
+    ports = free_ports(2)
+    script = textwrap.dedent(
+        f"""
+        import json, os, sys
+        sys.path.insert(0, {str(paths.PROJECT_ROOT)!r})
+        from core.config import TrainConfig
+        from core.train import train
+        from tests.test_train import synthetic_dataset
+        d = synthetic_dataset(n_train=128, n_valid=48)
+        s = train(TrainConfig(epochs=1, batch_size=32, augment=False),
+                  d.train_x, d.train_y, d.valid_x, d.valid_y,
+                  {str(tmp_path / "run")!r}, strategy="multiworker")
+        print("ACCURACY", s["model_val_accuracy"])
+        """
+    )
+    workers = []
+    for index in range(2):
+        tf_config = {
+            "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
+        env = dict(
+            os.environ,
+            CUDA_VISIBLE_DEVICES="",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            TF_CONFIG=json.dumps(tf_config),
+        )
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", script],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=paths.PROJECT_ROOT,
+            )
+        )
+    outputs = []
+    try:
+        for worker in workers:
+            out, err = worker.communicate(timeout=300)
+            assert worker.returncode == 0, err[-2000:]
+            outputs.append(out)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    accuracies = {
+        line
+        for out in outputs
+        for line in out.splitlines()
+        if line.startswith("ACCURACY")
+    }
+    assert len(accuracies) == 1  # the same model on both workers
+    summary = json.loads((tmp_path / "run" / store.SUMMARY_FILE).read_text())
+    assert summary["epochs_run"] == 1
