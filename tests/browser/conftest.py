@@ -195,7 +195,7 @@ def page(browser, ready_app, request):
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             name = f"{request.node.name}-{index}.png"
             try:
-                opened.screenshot(path=str(SCREENSHOT_DIR / name), full_page=True)
+                screenshot(opened, SCREENSHOT_DIR / name)
             except Exception as error:  # a crashed page must not hide the failure
                 print(f"could not save screenshot {name}: {error}")
         opened.context.close()
@@ -225,6 +225,27 @@ def wait_idle(page, timeout: float = 90_000) -> None:
         "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
     )
     page.wait_for_timeout(200)
+
+
+def screenshot(page, path: Path, max_height: int = 6000) -> None:
+    """Save the whole page as a PNG at ``path``.
+
+    Streamlit scrolls inside its main block, not the document, so Playwright's
+    ``full_page`` gives only the viewport: the viewport is stretched to the
+    content's height for the shot and then put back.
+    """
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => (document.querySelector(\"[data-testid='stMain']\") || "
+        "document.body).scrollHeight"
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(height, max_height))}
+    )
+    try:
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
 
 
 def error_texts(page) -> list[str]:
