@@ -18,7 +18,13 @@ import time
 
 import pytest
 
-from tests.browser.conftest import error_texts, wait_idle
+from tests.browser.conftest import (
+    SCREENSHOT_DIR,
+    error_texts,
+    new_page,
+    screenshot,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,6 +32,7 @@ ROWS, EPOCHS, BATCH = 2000, 2, 64
 # A whole tiny training (child start, TensorFlow import, two epochs, the
 # confusion matrix) takes well under this even on a loaded two-core machine.
 TRAINING_DEADLINE_S = 540
+TALL = {"width": 1400, "height": 1500}
 RUN_ID = re.compile(r"Run id of these settings on this data:\s*([0-9a-f]{16})")
 PERCENT = re.compile(r"(\d{1,3}(?:\.\d)?)%")
 
@@ -63,16 +70,18 @@ def _set_number(page, key: str, value: int) -> str:
 
 
 def _set_batch_size(page, value: int) -> str:
-    """Step the batch-size select slider with the keyboard until it shows value."""
+    """Step the batch-size select slider with the keyboard until it shows value
+    (one rerun a step; the page's default may change, so read it first)."""
     thumb = page.locator(".st-key-train_batch_size input[type='range']")
-    before = _run_id(page)
-    if thumb.get_attribute("aria-valuetext") == str(value):
-        return before
-    thumb.focus()
-    page.keyboard.press("ArrowRight" if value > 32 else "ArrowLeft")
-    rid = _wait_run_id_change(page, before)
-    assert thumb.get_attribute("aria-valuetext") == str(value)
-    return rid
+    rid = _run_id(page)
+    for _ in range(8):
+        shown = int(thumb.get_attribute("aria-valuetext"))
+        if shown == value:
+            return rid
+        thumb.focus()
+        page.keyboard.press("ArrowRight" if value > shown else "ArrowLeft")
+        rid = _wait_run_id_change(page, rid)
+    raise AssertionError(f"the batch size slider never showed {value}")
 
 
 def _configure(page, seed: int = 0) -> str:
@@ -112,6 +121,8 @@ def _observe(page, rid: str) -> dict:
         final = float(found.group(1)) if found else value
     return {
         "points": points,
+        "skeletons": page.locator("[data-testid='stMain'] [data-testid='stSkeleton']")
+        .count(),
         "progress": progress.first.inner_text().strip() if progress.count() else None,
         "status": status.group(1) if status else None,
         "final": final,
@@ -129,11 +140,12 @@ def _watch_until_finished(pages: dict, rid: str) -> dict[str, list[dict]]:
             sample = _observe(page, rid)
             seen[name].append(sample)
             # Deliberate screenshots for the report: the progress bar before
-            # the first epoch ends, and the half-drawn curves after it.
-            moment = ("progress" if sample["points"] == 0 else "one-epoch")
-            if sample["progress"] and f"{name}-{moment}" not in shots:
+            # the first epoch ends, and the curves with one epoch of two.
+            moment = "growing" if 0 < sample["points"] < EPOCHS else "no-curves-yet"
+            running = sample["status"] == "running" and sample["progress"]
+            if running and f"{name}-{moment}" not in shots:
                 shots.add(f"{name}-{moment}")
-                _shot(page, f"{name}-{moment}")
+                _shot(page, f"{name}-{moment}", whole=False)
         if all(samples[-1]["final"] is not None for samples in seen.values()):
             return seen
         if any(s[-1]["status"] in ("failed", "cancelled") for s in seen.values()):
@@ -144,24 +156,33 @@ def _watch_until_finished(pages: dict, rid: str) -> dict[str, list[dict]]:
     raise AssertionError(f"the training did not finish on every page: {last}")
 
 
-def _shot(page, name: str) -> None:
-    """A deliberate screenshot of the whole page (test-artifacts/screenshots/).
-
-    Streamlit scrolls inside its main block, so a full-page screenshot is only
-    the viewport: the viewport is stretched to the content for the shot.
+def _shot(page, name: str, whole: bool = True) -> None:
+    """A deliberate screenshot for the report, in test-artifacts/screenshots/.
+    ``whole=False`` keeps the viewport as it is: resizing it mid-training makes
+    the page redraw its chart, which would hide the very update being watched.
     """
-    from tests.browser.conftest import SCREENSHOT_DIR
-
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    height = page.evaluate(
-        "() => document.querySelector(\"[data-testid='stMain']\").scrollHeight"
-    )
-    page.set_viewport_size({"width": size["width"], "height": min(height, 6000)})
-    try:
-        page.screenshot(path=str(SCREENSHOT_DIR / f"training-{name}.png"))
-    finally:
-        page.set_viewport_size(size)
+    path = SCREENSHOT_DIR / f"training-{name}.png"
+    if whole:
+        screenshot(page, path)
+    else:
+        page.screenshot(path=str(path))
+
+
+def _settled(page, rid: str, timeout_s: float = 90) -> dict:
+    """The finished run as the page shows it once its last rerun is drawn.
+
+    The fragment that watched the run asks for one full rerun when it ends;
+    while that redraws, the chart can be a placeholder for a moment.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        wait_idle(page)
+        sample = _observe(page, rid)
+        done = sample["status"] == "finished" and sample["final"] is not None
+        if (done and sample["points"] == EPOCHS) or time.monotonic() > deadline:
+            return sample
+        page.wait_for_timeout(300)
 
 
 def _grew(samples: list[dict]) -> bool:
@@ -174,10 +195,11 @@ def _grew(samples: list[dict]) -> bool:
 
 
 def _steps(samples: list[dict]) -> list[tuple]:
-    """The distinct successive (epochs plotted, progress text) a page showed."""
+    """The distinct successive (epochs plotted, placeholders, progress text)
+    a page showed."""
     steps: list[tuple] = []
     for sample in samples:
-        step = (sample["points"], sample["progress"])
+        step = (sample["points"], sample["skeletons"], sample["progress"])
         if not steps or steps[-1] != step:
             steps.append(step)
     return steps
@@ -188,9 +210,9 @@ def _run_dirs(app_dirs) -> set[str]:
 
 
 def test_short_training_grows_live_in_two_tabs(open_page, browser, request, app_dirs):
-    from tests.browser.conftest import new_page
-
     launcher = open_page("train")
+    # Tall enough to show the progress bar and the curves without scrolling.
+    launcher.set_viewport_size(TALL)
     rid = _configure(launcher)
     if rid in _run_dirs(app_dirs):
         pytest.skip("this run is already in the store; the live test needs a new one")
@@ -199,7 +221,9 @@ def test_short_training_grows_live_in_two_tabs(open_page, browser, request, app_
     # The watcher is a separate browser context (its own Streamlit session). It
     # waits one seed away from the launcher's settings, then steps onto them
     # once the job exists, so it sees the job from the start of the training.
-    watcher = open_page("train", target=new_page(browser, request))
+    watcher = new_page(browser, request)
+    watcher.set_viewport_size(TALL)
+    open_page("train", target=watcher)
     assert _configure(watcher, seed=1) != rid
 
     launcher.locator(".st-key-train_launch button").click()
@@ -215,7 +239,8 @@ def test_short_training_grows_live_in_two_tabs(open_page, browser, request, app_
             f"the {name} tab never saw the curves or the progress move: "
             f"{[(s['points'], s['progress']) for s in samples]}"
         )
-        final = samples[-1]
+        final = _settled(pages[name], rid)
+        samples.append(final)
         assert final["points"] == EPOCHS, f"{name}: the finished curves lack epochs"
         assert isinstance(final["final"], float) and 0 <= final["final"] <= 100
         assert final["status"] == "finished"
@@ -225,7 +250,8 @@ def test_short_training_grows_live_in_two_tabs(open_page, browser, request, app_
     assert "started by someone else" in seen["watcher"][-1]["text"]
     assert seen["launcher"][-1]["final"] == seen["watcher"][-1]["final"]
     for name, samples in seen.items():
-        print(f"\n{name} saw (epochs plotted, progress): {_steps(samples)}")
+        print(f"\n{name} saw (epochs plotted, placeholders, progress): "
+              f"{_steps(samples)}")
     _shot(launcher, "launcher-finished")
     _shot(watcher, "watcher-finished")
     for page in pages.values():
@@ -238,10 +264,8 @@ def test_same_launch_again_comes_from_the_cache(open_page, app_dirs):
     if rid not in _run_dirs(app_dirs):  # run alone: train it once first
         page.locator(".st-key-train_launch button").click()
         _watch_until_finished({"page": page}, rid)
-    wait_idle(page)
-    _final_metric(page).wait_for()
     runs_before = _run_dirs(app_dirs)
-    before = _observe(page, rid)
+    before = _settled(page, rid)
     assert before["status"] == "finished" and before["final"] is not None
 
     # Record whether a progress bar or a queued/running status ever appears
@@ -269,9 +293,7 @@ def test_same_launch_again_comes_from_the_cache(open_page, app_dirs):
     toast = page.locator("[data-testid='stToast']", has_text="already trained")
     toast.wait_for()
     elapsed = time.monotonic() - clicked
-    wait_idle(page)
-    _final_metric(page).wait_for()
-    after = _observe(page, rid)
+    after = _settled(page, rid)
 
     assert "here is the stored result" in toast.inner_text()
     assert page.evaluate("() => window.__sawProgress") is False
