@@ -43,13 +43,17 @@ def train_project(config, dataset, store_root: Path, on_epoch=None) -> dict:
         owner="bench",
         data={"folder": dataset.source},
     )
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     epochs: list[dict] = []
 
     def on_progress(entry: dict) -> None:
         if entry.get("type") != "epoch":
             return
-        entry = {**entry, "elapsed": time.perf_counter() - started}
+        entry = {
+            **entry,
+            "elapsed": time.perf_counter() - started,
+            "cpu_elapsed": time.process_time() - started_cpu,
+        }
         epochs.append(entry)
         if on_epoch is not None:
             on_epoch(entry["epoch"], entry)
@@ -72,6 +76,10 @@ def train_project(config, dataset, store_root: Path, on_epoch=None) -> dict:
         "valid_rows": int(len(dataset.valid_x)),
         "epoch_seconds": [float(e["seconds"]) for e in epochs],
         "elapsed": [float(e["elapsed"]) for e in epochs],
+        "cpu_elapsed": [float(e["cpu_elapsed"]) for e in epochs],
+        # CPU seconds between epoch events (each also holds the previous epoch's
+        # checkpoint; the first also the set-up), this process, all threads.
+        "epoch_cpu_seconds": stats.differences([e["cpu_elapsed"] for e in epochs]),
         "val_accuracy": [float(e["val_accuracy"]) for e in epochs],
         "accuracy": [float(e["accuracy"]) for e in epochs],
         "total_s": time.perf_counter() - started,

@@ -33,6 +33,11 @@ def _steady(part: dict) -> float | None:
     return stats.epoch_summary(part.get("epoch_seconds") or [])["median_after_first"]
 
 
+def _steady_cpu(part: dict) -> float | None:
+    seconds = part.get("epoch_cpu_seconds") or []
+    return stats.epoch_summary(seconds)["median_after_first"]
+
+
 def _elapsed(part: dict) -> list[float]:
     """Seconds from the start of a training to each epoch's end: the measured
     wall times where the part has them, else the running sum of its epochs."""
@@ -55,6 +60,19 @@ def compare(results: dict) -> dict:
         "ratio"
     )
 
+    # The same comparisons in CPU seconds of the training process: less
+    # sensitive to other people's work on a shared machine than wall time.
+    course_cpu = _steady_cpu(course)
+    out["course_epoch_cpu_s"] = course_cpu
+    out["project_epoch_cpu_s"] = _steady_cpu(project)
+    out["floor_epoch_cpu_s"] = _steady_cpu(floor)
+    out["course_over_project_epoch_cpu"] = stats.ratio(
+        course_cpu, out["project_epoch_cpu_s"]
+    )
+    out["project_over_floor_epoch_cpu"] = stats.ratio(
+        out["project_epoch_cpu_s"], out["floor_epoch_cpu_s"]
+    )
+
     course_acc = course.get("val_accuracy") or []
     best = stats.best_epoch(course_acc)
     if best:
@@ -75,6 +93,12 @@ def compare(results: dict) -> dict:
                 if reached
                 else None
             )
+            course_cpu_elapsed = course.get("cpu_elapsed") or []
+            project_cpu_elapsed = project.get("cpu_elapsed") or []
+            if reached and course_cpu_elapsed and project_cpu_elapsed:
+                out["speedup_to_course_best_cpu"] = stats.ratio(
+                    course_cpu_elapsed[best[0] - 1], project_cpu_elapsed[reached[0] - 1]
+                )
 
     share_of = project_epoch or out["floor_epoch_s"]
     per_epoch = augment.get("seconds_per_epoch") or {}
@@ -263,6 +287,9 @@ def _speedup_verdict(results: dict, ratios: dict) -> dict:
         f"after {reached['seconds']:.0f} s; an epoch is {epoch_ratio:.2f}x faster "
         f"and {best['epoch']} vs {reached['epoch']} epochs were needed"
     )
+    cpu = ratios.get("speedup_to_course_best_cpu")
+    if cpu is not None:
+        why += f"; counted in CPU seconds of the training process: {cpu:.2f}x"
     augment = _part(results, "augmentation").get("seconds_per_epoch") or {}
     generator = augment.get("imagedatagenerator")
     course_epoch, floor_epoch = (
@@ -382,6 +409,9 @@ def render_markdown(results: dict) -> str:
         "project_over_floor_epoch",
         "augmented_over_plain_interleaved",
         "speedup_to_course_best",
+        "course_over_project_epoch_cpu",
+        "project_over_floor_epoch_cpu",
+        "speedup_to_course_best_cpu",
     ):
         lines.append(f"| {key} | {_fmt(ratios.get(key), 'x')} |")
     for key, value in ratios.items():

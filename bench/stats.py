@@ -68,6 +68,15 @@ def cumulative(values: Sequence[float]) -> list[float]:
     return out
 
 
+def differences(totals: Sequence[float]) -> list[float]:
+    """Running totals -> the steps between them (the inverse of ``cumulative``)."""
+    out, previous = [], 0.0
+    for total in totals:
+        out.append(float(total) - previous)
+        previous = float(total)
+    return out
+
+
 def best_epoch(accuracies: Sequence[float]) -> tuple[int, float] | None:
     """``(1-based epoch, accuracy)`` of the first epoch with the highest accuracy."""
     if not accuracies:

@@ -190,3 +190,19 @@ def test_the_floor_target_prefers_the_interleaved_ratio_to_separate_trainings():
     assert verdicts["epoch"]["measured"] == pytest.approx(1.03)
     assert verdicts["epoch"]["met"] is True
     assert "1.50x" in verdicts["epoch"]["why"]
+
+
+def test_cpu_seconds_give_their_own_ratios_beside_the_wall_clock_ones():
+    results = _results([0.98, 0.996, 0.997], [25.0, 20.0, 20.0])
+    parts = results["parts"]
+    parts["course"]["epoch_cpu_seconds"] = [190.0, 180.0, 180.0, 180.0]
+    parts["course"]["cpu_elapsed"] = stats.cumulative([200.0, 180.0, 180.0, 180.0])
+    parts["project"]["cpu_elapsed"] = [50.0, 90.0, 130.0]
+    parts["project"]["epoch_cpu_seconds"] = stats.differences([50.0, 90.0, 130.0])
+    parts["floor"]["epoch_cpu_seconds"] = [45.0, 40.0, 40.0]
+    ratios = report.compare(results)
+    assert parts["project"]["epoch_cpu_seconds"] == [50.0, 40.0, 40.0]
+    assert ratios["course_over_project_epoch_cpu"] == pytest.approx(180.0 / 40.0)
+    assert ratios["project_over_floor_epoch_cpu"] == pytest.approx(1.0)
+    # course best at epoch 3 (560 CPU s), reached by the project at epoch 1 (50 s)
+    assert ratios["speedup_to_course_best_cpu"] == pytest.approx(560.0 / 50.0)
