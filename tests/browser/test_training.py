@@ -7,6 +7,13 @@ The training is deliberately tiny (2,000 rows, 2 epochs, batch 64) so the
 whole file costs one training. The cache test reuses that run when the first
 test ran before it in the same session, and trains it itself otherwise.
 
+"Grows" means: while the job ran, the page's curves gained an epoch or its
+progress text moved on. On a loaded machine the one-epoch curve can be on
+screen for only a few seconds (epoch 2 is quick after epoch 1's tracing), so
+the progress text is the dependable signal; the printed steps say which was
+seen. Deliberate screenshots (progress bar, growing curves, finished, cached)
+go to test-artifacts/screenshots/training-*.png.
+
 Deliberately not here: the maths of training, the job manager's queueing and
 resume (tests/test_jobs.py), anything timed (elapsed times are only printed).
 """
