@@ -192,6 +192,7 @@ class JobManager:
                 # Started by another server or the command line: watch it.
                 job = Job(rid, info.path, config, info.owner, state=store.RUNNING)
                 self._jobs[rid] = job
+                self._lock.notify_all()  # the supervisor watches it from now on
                 return Submitted(job, "attached")
             self._check_queue_room()
             data_path = save_data_copy(dataset, self.store_root)
@@ -411,7 +412,10 @@ class JobManager:
                     except OSError as error:
                         job.state, job.message = store.FAILED, str(error)
                         store.mark_ended(job.run_dir, store.FAILED, str(error))
-                self._lock.wait(POLL_S)
+                # Idle (nothing running or queued): sleep until a submit,
+                # resume, cancel or close notifies, instead of polling.
+                busy = any(j.state == store.RUNNING for j in self._jobs.values())
+                self._lock.wait(POLL_S if busy or self._queue else None)
 
     def kill(self, rid: str) -> None:
         """SIGKILL a job's child process (tests use this to simulate a crash)."""
