@@ -150,6 +150,28 @@ def list_model_choices(
     return choices
 
 
+def preferred_choice(
+    choices: list[ModelChoice], just_trained: str | None = None
+) -> int:
+    """Index of the model to offer first: the run this person just trained, if
+    it is among ``choices``; otherwise the most accurate one (on ties, the
+    earlier: newest run first, the shipped model last).
+
+    Picking the newest run blindly once made a two-epoch demo at chance level
+    the classify page's model, in place of the shipped one at 99%.
+    """
+    if not choices:
+        raise ValueError("no model to choose from")
+    for index, choice in enumerate(choices):
+        if just_trained is not None and choice.key == f"run:{just_trained}":
+            return index
+    accuracies = [
+        -1.0 if choice.val_accuracy is None else choice.val_accuracy
+        for choice in choices
+    ]
+    return max(range(len(choices)), key=lambda i: (accuracies[i], -i))
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -4,6 +4,7 @@ overlay, and model choice (stored runs and the default model)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -236,3 +237,29 @@ def test_validation_rows_as_png_files_get_the_rows_own_letters(real_data_dir):
         predictor.probabilities(decoded).argmax(axis=1),
         predictor.probabilities(rows).argmax(axis=1),
     )
+
+
+def _choice(key: str, accuracy: float | None) -> predict.ModelChoice:
+    source = "default" if key == predict.DEFAULT_KEY else "run"
+    return predict.ModelChoice(key, key, source, Path("."), accuracy)
+
+
+def test_preferred_choice_is_the_run_just_trained_even_if_weaker():
+    choices = [_choice("run:new", 0.34), _choice(predict.DEFAULT_KEY, 0.994)]
+
+    assert predict.preferred_choice(choices, just_trained="new") == 0
+
+
+def test_preferred_choice_otherwise_is_the_most_accurate_model():
+    """Non-regression: the newest run (a two-epoch demo at chance level) was
+    preselected over the shipped model at 99%."""
+    choices = [
+        _choice("run:demo", 0.078),
+        _choice("run:older", None),
+        _choice(predict.DEFAULT_KEY, 0.994),
+    ]
+
+    assert predict.preferred_choice(choices) == 2
+    assert predict.preferred_choice(choices, just_trained="elsewhere") == 2
+    tied = [_choice("run:a", 0.9), _choice("run:b", 0.9)]
+    assert predict.preferred_choice(tied) == 0

@@ -45,7 +45,8 @@ def _load_predictor(
 
 
 def choose_model(prefix: str) -> tuple[Predictor | None, ModelChoice | None]:
-    """A model picker (newest trained run first, then the shipped default).
+    """A model picker (newest trained run first, then the shipped default;
+    preselected: this session's latest training, else the most accurate).
 
     Shows the no-model advice and returns (None, None) when there is nothing
     to choose; shows one sentence and returns (None, choice) when the chosen
@@ -56,13 +57,17 @@ def choose_model(prefix: str) -> tuple[Predictor | None, ModelChoice | None]:
         st.info(predict.NO_MODEL_ADVICE)
         return None, None
     by_key = {choice.key: choice for choice in choices}
+    # The training page records the run this session launched last.
+    first = predict.preferred_choice(choices, st.session_state.get("train_watching"))
     key = st.selectbox(
         "Model",
         list(by_key),
+        index=first,
         format_func=lambda k: by_key[k].label,
         key=f"{prefix}_model",
         help="Every finished training of this machine, newest first, and the "
-        "small model that ships with the app.",
+        "small model that ships with the app. Offered first: the model you just "
+        "trained, otherwise the most accurate one.",
     )
     choice = by_key[key]
     if choice.source == "default":
