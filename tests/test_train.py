@@ -298,7 +298,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 @pytest.mark.slow
 def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_dir):
-    """Integration on the real data: one epoch on 6,000 rows through the
+    """Integration on the real data: one epoch on 3,000 rows through the
     command line, reloaded from the cache, classifying held-out rows."""
     command = [
         sys.executable,
@@ -311,9 +311,9 @@ def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_d
         "--epochs",
         "1",
         "--train-rows",
-        "6000",
+        "3000",
         "--batch-size",
-        "8",
+        "16",
         "--no-augment",
         "--quiet",
     ]
@@ -349,11 +349,12 @@ def test_cli_trains_into_the_store_and_then_hits_the_cache(tmp_path, real_data_d
     # The reloaded model reads each held-out row as the training run did.
     stored = store.load_predictions(runs[0].path)
     np.testing.assert_array_equal(predicted, stored["pred"][:500])
-    # 750 steps: enough for batch norm's moving statistics (momentum 0.99)
-    # to settle; fewer leave the stored model near chance whatever it learnt.
-    # One such epoch reads about 85% of held-out rows right; the full
-    # five-epoch default run 99.4%.
-    assert (predicted == data.valid_y[:500]).mean() > 0.5
+    # One such epoch (188 steps) read about 70% of held-out rows right once
+    # batch norm's statistics follow at momentum 0.9 (at Keras's 0.99 they
+    # had not settled and it read 6%); the full five-epoch default run 99.4%.
+    accuracy = (predicted == data.valid_y[:500]).mean()
+    print(f"one short epoch: {accuracy:.1%} of 500 held-out rows")
+    assert accuracy > 0.4
 
 
 @pytest.mark.slow
