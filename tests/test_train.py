@@ -91,9 +91,8 @@ def test_finished_run_has_model_summary_and_curves(trained_run):
     assert summary["epochs_run"] == 2
     assert [e["epoch"] for e in store.read_progress(run_dir)[0]] == [1, 2]
     assert np.asarray(summary["confusion"]).sum() == len(trained_run["data"].valid_y)
-    # Well above chance (1 in 24) after 30 steps; batch norm's moving
-    # statistics, used at validation, are still far from settled that early.
-    assert summary["model_val_accuracy"] > 0.15
+    # The synthetic letters are easy: two short epochs read most of them.
+    assert summary["model_val_accuracy"] > 0.7
     # restore_best: the stored model is the best epoch's.
     assert summary["model_val_accuracy"] == pytest.approx(
         summary["best_val_accuracy"], abs=1e-6
