@@ -326,8 +326,16 @@ def live(rid: str, key: str) -> None:
     panel()
 
 
+def my_latest_job() -> str | None:
+    """The run of this person's most recent launch on this server, so that a
+    reload (a new session, same person) still follows it."""
+    mine = [j for j in manager.jobs() if j.owner == me]
+    return max(mine, key=lambda j: j.submitted).run_id if mine else None
+
+
 st.subheader("This configuration")
-watched = st.session_state.get(WATCH_KEY)
+watched = st.session_state.get(WATCH_KEY) or my_latest_job()
+shown_live = {current_id}
 if store.find_run(current_id) is not None or manager.get(current_id) is not None:
     live(current_id, "train_current")
 else:
@@ -335,6 +343,7 @@ else:
     if watched and watched != current_id and store.find_run(watched) is not None:
         st.subheader("Your last launch")
         live(watched, "train_watched")
+        shown_live.add(watched)
 
 
 # --- with and without augmentation ----------------------------------------------
@@ -380,6 +389,11 @@ jobs = [j for j in manager.jobs() if j.active]
 if not jobs:
     st.caption("Nothing is training or waiting right now.")
 else:
+    # Whoever started them, from whichever tab: every running training is
+    # shown live here unless it is already live above.
+    for job in jobs:
+        if job.state == store.RUNNING and job.run_id not in shown_live:
+            live(job.run_id, "train_server")
     st.dataframe(
         [
             {

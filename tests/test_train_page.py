@@ -304,3 +304,31 @@ def test_replacing_the_default_model_needs_the_token(folders, monkeypatch, tmp_p
     assert card["sha256"] == store.sha256_file(target / "model.keras")
     assert card["run_id"] == run_dir.name
     assert card["command"] == "python -m core.train"  # the page's defaults
+
+
+@pytest.mark.slow
+def test_a_reload_still_follows_the_training_you_started(folders):
+    """Non-regression: after a reload (a new session of the same person) the
+    page said 'not trained yet' and showed the running training only as a
+    table row, because the launch was remembered in the old session alone."""
+    from ui import train_ui
+
+    app = run_page(train_owner="alice")
+    app.number_input(key="train_epochs").set_value(1)
+    app.button(key="train_launch").click().run()
+    manager = train_ui.job_manager()
+    try:
+        (job,) = [j for j in manager.jobs() if j.active]
+
+        reloaded = run_page(train_owner="alice")  # fresh session, default settings
+
+        assert not reloaded.exception
+        assert "Your last launch" in [h.value for h in reloaded.subheader]
+        assert job.run_id in texts(reloaded)
+        stranger = run_page(train_owner="bob")
+        assert "Your last launch" not in [h.value for h in stranger.subheader]
+    finally:
+        for active in [j for j in manager.jobs() if j.active]:
+            manager.cancel(active.run_id, "alice", True)
+            manager.wait(active.run_id, timeout=120)
+        manager.close()
