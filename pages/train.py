@@ -230,6 +230,10 @@ def progress_text(info: store.RunInfo) -> tuple[float, str]:
     if batch is None:
         return len(epochs_done) / total, f"epoch {len(epochs_done)} of {total} done"
     fraction = ((batch["epoch"] - 1) + batch["batch"] / max(1, batch["of"])) / total
+    if batch["batch"] >= batch["of"]:  # all batches done: Keras validates now
+        return min(fraction, 1.0), (
+            f"epoch {batch['epoch']} of {total} · checking on the validation images"
+        )
     return min(fraction, 1.0), (
         f"epoch {batch['epoch']} of {total} · batch {batch['batch']} of {batch['of']}"
         f" · about {train_ui.format_seconds(batch.get('eta'))} left"
