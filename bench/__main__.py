@@ -423,7 +423,8 @@ class Bench:
             "trainings minutes apart see different load on this shared machine, "
             f"interleaved: one model trained {blocks} blocks of {per_block} batches "
             "from each stream (core.train's stream with and without augmentation), "
-            "alternating, train_on_batch; the target uses the ratio of those medians"
+            "alternating, train_on_batch; the target uses the median of the paired "
+            "block ratios (augmented / plain, side by side)"
         )
         return result
 

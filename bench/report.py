@@ -439,20 +439,21 @@ def _part_table(part: dict) -> list[str]:
     seconds = part.get("epoch_seconds") or []
     if seconds:
         lines += [
-            "| epoch | seconds | elapsed s | val accuracy | batches |",
-            "| --- | --- | --- | --- | --- |",
+            "| epoch | seconds | CPU s | elapsed s | val accuracy | batches |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         blank = [None] * len(seconds)
         columns = zip(
             seconds,
+            part.get("epoch_cpu_seconds") or blank,
             _elapsed(part),
             part.get("val_accuracy") or blank,
             part.get("batches_per_epoch") or blank,
         )
-        for i, (sec, elapsed, acc, batches) in enumerate(columns):
+        for i, (sec, cpu, elapsed, acc, batches) in enumerate(columns):
             lines.append(
-                f"| {i + 1} | {sec:.1f} | {elapsed:.1f} | {_fmt(acc, '%')} "
-                f"| {_fmt(batches)} |"
+                f"| {i + 1} | {sec:.1f} | {_fmt(cpu)} | {elapsed:.1f} "
+                f"| {_fmt(acc, '%')} | {_fmt(batches)} |"
             )
         lines.append("")
     scalars = {
