@@ -31,7 +31,7 @@ AUGMENT_SETTINGS_KEY = "augment_settings"  # written by the augmentation page
 WATCH_KEY = "train_watching"  # run id this session launched last
 COMPARE_KEY = "train_comparing"  # (with, without) run ids of a comparison
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2)
 OPTIMIZER_TEXT = {
     "adam": "Adam (adapts the step per weight; fastest here)",
     "rmsprop": "RMSprop (the course's choice)",
@@ -173,7 +173,7 @@ config = canonical(
 current_id = run_id(config, dataset.fingerprint)
 st.caption(
     f"Run id of these settings on this data: `{current_id}`. The defaults "
-    "(Adam, cosine, 5 epochs, best epoch kept) reached 99.4% validation "
+    "(Adam at 0.002, cosine, 6 epochs, best epoch kept) reached 99.8% validation "
     "accuracy on the full data; `python -m core.train` trains the same."
 )
 

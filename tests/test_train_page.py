@@ -2,6 +2,7 @@
 cached finished run shown at once with its curves and confusion matrix, a
 launch from the page, and who sees a cancel button."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,11 @@ RUNS_PAGE = str(ROOT / "pages" / "runs.py")
 LABELS = [v for v in range(25) if v != 9]  # Kaggle's A..Y without J
 # What the training page launches when nobody touches a control.
 PAGE_DEFAULTS = TrainConfig(
-    epochs=5, optimizer="adam", schedule="cosine", restore_best=True
+    epochs=6,
+    optimizer="adam",
+    learning_rate=0.002,
+    schedule="cosine",
+    restore_best=True,
 )
 assert PAGE_DEFAULTS == RECOMMENDED
 
@@ -106,7 +111,8 @@ def test_page_without_data_says_what_to_do(folders):
 def test_page_with_nothing_trained_offers_to_train(folders):
     app = run_page()
     assert not app.exception
-    assert app.number_input(key="train_epochs").value == 5
+    assert app.number_input(key="train_epochs").value == 6
+    assert app.select_slider(key="train_learning_rate").value == 0.002
     assert app.radio(key="train_optimizer").value == "adam"
     assert "not been trained" in texts(app)
 
@@ -126,13 +132,7 @@ def test_cached_run_is_shown_at_once_with_curves_and_confusion(folders):
 def test_augmentation_settings_from_the_augmentation_page_name_the_run(folders):
     dataset = load_dataset(folders["data"])
     settings = AugmentSettings(rotation=20)
-    config = TrainConfig(
-        epochs=5,
-        optimizer="adam",
-        schedule="cosine",
-        restore_best=True,
-        augmentation=settings,
-    )
+    config = dataclasses.replace(PAGE_DEFAULTS, augmentation=settings)
     fake_finished_run(folders["store"], config, dataset.fingerprint)
     app = run_page(augment_settings=settings)
     assert not app.exception
