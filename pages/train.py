@@ -135,7 +135,12 @@ with right:
         "training batch, set on the Augmentation page.",
     )
     settings = st.session_state.get(AUGMENT_SETTINGS_KEY)
-    if not isinstance(settings, AugmentSettings):
+    # Streamlit re-imports edited modules, so the object kept in the session
+    # can be of an older AugmentSettings class: rebuild it from its fields
+    # rather than silently falling back to the defaults.
+    try:
+        settings = AugmentSettings(**dataclasses.asdict(settings))
+    except TypeError:  # nothing kept yet, or fields that no longer exist
         settings = AugmentSettings()
     if augment:
         st.caption(
