@@ -29,7 +29,6 @@ layer's job (``ui.classify_ui``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ import numpy as np
 
 from core import paths
 from core.labels import LETTERS, NUM_CLASSES
+from core.store import sha256_file  # the one checksum for runs and the default
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +170,6 @@ def preferred_choice(
         for choice in choices
     ]
     return max(range(len(choices)), key=lambda i: (accuracies[i], -i))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_default_model(model_dir: Path | None = None):
