@@ -67,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=paths.SHARED_DATA_DIR,
-        help="folder with sign_mnist_train.csv.gz and "
-        "sign_mnist_test.csv.gz (default %(default)s)",
+        default=default_data_dir(),
+        help="folder with the two CSVs, either naming, plain or .gz (default: "
+        "the shared copy beside the checkout where it exists, else ASL_DATA_DIR "
+        "or data/; now %(default)s)",
     )
     parser.add_argument(
         "--epochs",
@@ -639,19 +640,26 @@ def _probe_notes(cases: list[dict]) -> list[str]:
     return notes
 
 
+def default_data_dir() -> Path:
+    """The shared real data beside the checkout, else the user's data folder."""
+    if (paths.SHARED_DATA_DIR / "sign_mnist_train.csv.gz").exists():
+        return paths.SHARED_DATA_DIR
+    return paths.data_dir()
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
-    train_file = args.data_dir / "sign_mnist_train.csv.gz"
-    valid_file = args.data_dir / "sign_mnist_test.csv.gz"
-    missing = [p for p in (train_file, valid_file) if not p.exists()]
-    if missing:
+    from core.data import DataError, find_csvs
+
+    try:
+        find_csvs(args.data_dir)
+    except DataError as error:
         print(
-            f"error: the benchmark needs the real data; {missing[0]} does not exist. "
-            "Put Kaggle's sign_mnist_train.csv.gz and sign_mnist_test.csv.gz there "
-            "or pass --data-dir.",
+            f"error: the benchmark needs the real data in {args.data_dir}: {error} "
+            "Put the two CSVs there (see the README) or pass --data-dir.",
             file=sys.stderr,
         )
         return 2

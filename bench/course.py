@@ -66,8 +66,11 @@ RAN_OUT = "ran out of data"
 def read_course_frames(folder: Path, rows: int = 0) -> tuple[pd.DataFrame, ...]:
     """Both CSVs as pandas frames, the way the course read them
     (``rows`` > 0 keeps the first rows of the training file only)."""
-    train_df = pd.read_csv(folder / TRAIN_FILE, nrows=rows or None)
-    valid_df = pd.read_csv(folder / VALID_FILE)
+    from core.data import find_csvs
+
+    train_file, valid_file = find_csvs(folder)  # either naming, plain or .gz
+    train_df = pd.read_csv(train_file, nrows=rows or None)
+    valid_df = pd.read_csv(valid_file)
     return train_df, valid_df
 
 
@@ -78,8 +81,9 @@ def course_arrays(train_df: pd.DataFrame, valid_df: pd.DataFrame) -> dict:
     out = {}
     for split, frame in (("train", train_df), ("valid", valid_df)):
         raw = frame["label"].to_numpy()
-        # Kaggle numbering -> 0..23, which is what the course's copy had.
-        y = labels.to_class_indices(raw, "kaggle")
+        # Kaggle numbering -> 0..23, which is what the course's copy had
+        # (a course copy is already 0..23; the first fitting scheme is used).
+        y = labels.to_class_indices(raw, labels.fitting_schemes(raw)[0])
         x = frame.drop(columns=["label"]).values
         out[f"y_{split}"] = keras.utils.to_categorical(y, NUM_CLASSES)
         out[f"x_{split}"] = (x / 255).reshape(-1, 28, 28, 1)

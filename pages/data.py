@@ -137,7 +137,8 @@ for column, split, title, key in zip(
         st.text(f"{split.name}: {labels.SCHEME_DESCRIPTIONS[split.scheme]}")
         if split.ambiguous:
             st.warning(
-                f"The labels fit both numberings; {split.scheme} was assumed.",
+                "The labels fit both numberings; the "
+                f"{labels.SCHEME_DESCRIPTIONS[split.scheme].split(':')[0]} was assumed.",
                 icon="⚠️",
             )
         scheme_choice(split, key)

@@ -283,6 +283,10 @@ def render_run(rid: str, key: str) -> None:
                 manager.resume(rid, me)
             except JobRejected as error:
                 st.error(str(error))
+            else:
+                # This panel's fragment has no timer while the run is idle:
+                # rerun the page so the resumed training shows live at once.
+                st.rerun()
 
     epochs, _ = store.read_progress(info.path)
     if state == store.FINISHED:
