@@ -25,6 +25,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+# Headless Debian Chromium on a machine with no outside network; the browser
+# tests use the same flags.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

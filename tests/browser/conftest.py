@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,20 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.app import CHROMIUM_ARGS, free_port  # shared with the app benchmark
 from core import paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT_DIR = paths.PROJECT_ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMINGS: dict[str, float] = {}
 FIRST_VISIT: dict[str, str] = {}
 
@@ -62,12 +52,6 @@ def _require_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(reason + " (CI must install them: see .ci/run)")
         pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
@@ -99,7 +83,7 @@ def app_dirs(tmp_path_factory):
 def app_url(app_dirs):
     """The running dashboard's base URL; the server stops when the session ends."""
     _require_browser()
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env.update(
         ASL_DATA_DIR=str(app_dirs["data"]),
