@@ -192,6 +192,22 @@ def steps_for(rows: int, steps: str) -> int:
     raise ValueError(f"steps must be 'ceil' or 'floor', not {steps!r}")
 
 
+def fit_counting_ran_out(model, img_iter, arrays, epochs, steps_per_epoch, clock):
+    """``model.fit`` as the course called it; returns how many times Keras
+    warned that the generator ran out of data."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(
+            img_iter,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=(arrays["x_valid"], arrays["y_valid"]),
+            callbacks=[clock],
+            verbose=0,
+        )
+    return sum(RAN_OUT in str(w.message) for w in caught)
+
+
 def run_course_pipeline(
     arrays: dict, epochs: int, steps: str = "ceil", seed: int = 0, on_epoch=None
 ) -> dict:
@@ -211,17 +227,9 @@ def run_course_pipeline(
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     clock = epoch_clock_callback(on_epoch)
     steps_per_epoch = steps_for(len(x_train), steps)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(
-            img_iter,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            validation_data=(arrays["x_valid"], arrays["y_valid"]),
-            callbacks=[clock],
-            verbose=0,
-        )
-    ran_out = sum(RAN_OUT in str(w.message) for w in caught)
+    ran_out = fit_counting_ran_out(
+        model, img_iter, arrays, epochs, steps_per_epoch, clock
+    )
     return {
         "imagedatagenerator": f"{ImageDataGenerator.__module__}.ImageDataGenerator",
         "optimizer": type(model.optimizer).__name__,
